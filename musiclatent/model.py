@@ -1,0 +1,98 @@
+"""The contract every architecture fulfils: ``AudioAutoencoder``.
+
+A model maps a waveform batch ``[B, 1, T]`` to a latent ``[B, C, T']`` and back to ``[B, 1, T]``
+for any ``T``: it pads the input up to a multiple of its hop inside ``encode`` and the caller
+(or ``forward``) crops the decoded waveform back to ``T``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class AudioAutoencoder(nn.Module):
+    """Base class for musiclatent autoencoders.
+
+    Subclasses implement ``encode`` and ``decode`` and set ``sample_rate``. ``hop`` (samples per
+    latent frame) and ``latent_channels`` are used by the default ``latent_shape``; override
+    ``latent_shape`` when the latent length is not ``ceil(T / hop)``.
+
+    ``arch_name`` and ``arch_config`` are filled in by ``ArchitectureSpec.build`` and are what a
+    checkpoint stores to rebuild the model.
+    """
+
+    sample_rate: int = 22050
+    hop: int = 1
+    latent_channels: int = 1
+    arch_name: str = ""
+    arch_config: dict[str, Any]
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """``wave[B, 1, T]`` -> ``latent[B, C, T']``."""
+        raise NotImplementedError
+
+    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:  # pragma: no cover
+        """``latent[B, C, T']`` -> ``wave[B, 1, length]`` (``length`` defaults to ``T' * hop``)."""
+        raise NotImplementedError
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(wave), length=wave.shape[-1])
+
+    def latent_shape(self, length: int) -> tuple[int, int]:
+        """``(C, T')`` of the latent for an input of ``length`` samples."""
+        return self.latent_channels, math.ceil(length / self.hop)
+
+    def latent_size(self, length: int) -> int:
+        c, t = self.latent_shape(length)
+        return c * t
+
+    def encoding_scale(self, length: int) -> float:
+        """Input samples per latent value (the seed report's "Encoding Scale: 1/x" is this x)."""
+        return length / self.latent_size(length)
+
+
+def pad_to_multiple(wave: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Right-pad the last axis with zeros to a multiple of ``multiple``."""
+    extra = (-wave.shape[-1]) % multiple
+    return nn.functional.pad(wave, (0, extra)) if extra else wave
+
+
+def fit_length(wave: torch.Tensor, length: int | None) -> torch.Tensor:
+    """Crop or zero-pad the last axis to ``length`` (``None``: unchanged)."""
+    if length is None:
+        return wave
+    if wave.shape[-1] >= length:
+        return wave[..., :length]
+    return nn.functional.pad(wave, (0, length - wave.shape[-1]))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def release_memory() -> None:
+    """Free cached accelerator memory and run the garbage collector (the seed did this between runs)."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        mps.empty_cache()

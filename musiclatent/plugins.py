@@ -1,0 +1,155 @@
+"""The plugin manager: built-in plugins and third-party entry points, registered the same way.
+
+Third-party distributions declare ``[project.entry-points.musiclatent]``; built-ins are the
+modules in ``DEFAULT_PLUGINS``. Both go through ``pm.register``. Environment variables:
+
+- ``MUSICLATENT_LOAD_PLUGINS``: comma-separated entry-point names; only those third-party
+  plugins load (empty string: none). Built-ins always load.
+- ``MUSICLATENT_TRACE_HOOKS=1``: print every hook call to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from importlib import metadata
+
+import pluggy
+
+from musiclatent import __version__, hookspecs
+from musiclatent.registry import AnalysisSpec, ArchitectureSpec, Registry, RegistryError
+
+ENTRY_POINT_GROUP = "musiclatent"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "musiclatent.default_plugins.seed_architectures",
+    "musiclatent.default_plugins.modern_architectures",
+    "musiclatent.default_plugins.analyses",
+)
+
+_state: dict[str, object] = {}
+
+
+def _dist_of(plugin_name: str) -> str:
+    return _state.get("dists", {}).get(plugin_name, "")  # type: ignore[union-attr]
+
+
+def get_plugin_manager(entry_points: bool = True) -> pluggy.PluginManager:
+    """The process-wide plugin manager, built on first use."""
+    pm = _state.get("pm")
+    if pm is None:
+        pm = _build(entry_points)
+        _state["pm"] = pm
+    return pm  # type: ignore[return-value]
+
+
+def _build(entry_points: bool) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    dists: dict[str, str] = {}
+    broken: dict[str, str] = {}
+    if os.environ.get("MUSICLATENT_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda s: print(s, end="", file=sys.stderr))
+        pm.enable_tracing()
+    if entry_points:
+        allowed = os.environ.get("MUSICLATENT_LOAD_PLUGINS")
+        allow = None if allowed is None else {p.strip() for p in allowed.split(",") if p.strip()}
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allow is not None and ep.name not in allow:
+                continue
+            dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
+            try:
+                plugin = ep.load()
+                if pm.is_registered(plugin):
+                    continue
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:  # a broken plugin must not take the others down
+                broken[ep.name] = f"{dist}: {type(exc).__name__}: {exc}"
+                continue
+            dists[ep.name] = dist
+    for module_name in DEFAULT_PLUGINS:
+        module = importlib.import_module(module_name)
+        pm.register(module, name=module_name)
+        dists[module_name] = f"musiclatent {__version__}"
+    pm.check_pending()
+    _state["dists"] = dists
+    _state["broken_loading"] = broken
+    return pm
+
+
+def collect(pm: pluggy.PluginManager | None = None) -> Registry:
+    """Call every plugin's ``register_*`` hooks, one plugin at a time.
+
+    One plugin failing inside a hook (or registering a bad spec) is recorded in
+    ``Registry.broken`` with its name and the error; the other plugins keep working.
+    A duplicate name between two plugins is an error naming both providers.
+    """
+    pm = pm or get_plugin_manager()
+    registry = Registry(broken=dict(_state.get("broken_loading", {})))  # type: ignore[arg-type]
+    for hook_name, cls in (
+        ("register_architectures", ArchitectureSpec),
+        ("register_analyses", AnalysisSpec),
+    ):
+        hook = getattr(pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            plugin_name = impl.plugin_name
+            dist = _dist_of(plugin_name) or "unknown distribution"
+            pending: list = []
+
+            def register(spec, _pending=pending, _cls=cls):
+                if not isinstance(spec, _cls):
+                    raise RegistryError(
+                        f"{hook_name} must register {_cls.__name__} objects, got {type(spec).__name__}"
+                    )
+                _pending.append(spec)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                registry.broken[plugin_name] = f"{dist}: {hook_name} raised {type(exc).__name__}: {exc}"
+                continue
+            for spec in pending:
+                stamped = type(spec)(**{**spec.__dict__, "plugin": plugin_name, "distribution": dist})
+                registry.add(stamped)
+    return registry
+
+
+def get_registry() -> Registry:
+    """The registry of every loaded plugin's specs (cached for the process)."""
+    reg = _state.get("registry")
+    if reg is None:
+        reg = collect()
+        _state["registry"] = reg
+    return reg  # type: ignore[return-value]
+
+
+def reset() -> None:
+    """Forget the plugin manager and registry (tests register fake plugins after this)."""
+    _state.clear()
+
+
+def register_plugin(plugin, name: str | None = None) -> None:
+    """Register a plugin object at run time (tests, notebooks) and rebuild the registry."""
+    pm = get_plugin_manager()
+    pm.register(plugin, name=name)
+    _state.setdefault("dists", {})[name or pm.get_name(plugin)] = "registered at run time"  # type: ignore[index]
+    _state.pop("registry", None)
+
+
+def unregister_plugin(name: str) -> None:
+    pm = get_plugin_manager()
+    pm.unregister(name=name)
+    _state.pop("registry", None)
+
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "collect",
+    "get_plugin_manager",
+    "get_registry",
+    "register_plugin",
+    "reset",
+    "unregister_plugin",
+]

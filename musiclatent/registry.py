@@ -1,0 +1,140 @@
+"""Frozen spec dataclasses for what plugins register, and the registry that collects them.
+
+Specs are cheap to build: they name the code that builds a model or runs an analysis as an
+import string (``"package.module:attribute"``) and only import it when asked, so listing
+plugins never imports torch, umap or other heavy libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RegistryError(Exception):
+    """A plugin registered something invalid (e.g. a duplicate name)."""
+
+
+def import_object(path: str | Callable) -> Any:
+    """Import ``"package.module:attr.sub"``; a callable is returned as it is."""
+    if not isinstance(path, str):
+        return path
+    module_name, _, attr = path.partition(":")
+    if not attr:
+        raise RegistryError(f"import path {path!r} must look like 'package.module:attribute'")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option:
+    """One option of an analysis (becomes a click option of ``musiclatent analyze NAME``).
+
+    ``type`` is one of ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"choice"``, ``"path"``.
+    ``multiple=True`` lets the option be given several times (a tuple is passed).
+    """
+
+    name: str
+    type: str = "str"
+    default: Any = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    multiple: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchitectureSpec:
+    """An autoencoder architecture.
+
+    ``factory`` builds the ``musiclatent.model.AudioAutoencoder`` and is called as
+    ``factory(**config)`` where ``config`` is ``defaults`` updated with user overrides.
+    ``recipe`` holds the training defaults used when this model is trained
+    (``lr``, ``epochs``, ``loss``, ``batch_size``, ``scheduler`` ...).
+    """
+
+    name: str
+    description: str
+    factory: str | Callable
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    sample_rate: int = 22050
+    tags: tuple[str, ...] = ()
+    plugin: str = ""
+    distribution: str = ""
+
+    kind = "architecture"
+
+    def build(self, **overrides: Any):
+        """Import the factory and build the model with ``defaults`` updated by ``overrides``."""
+        config = {**dict(self.defaults), **overrides}
+        model = import_object(self.factory)(**config)
+        model.arch_name = self.name
+        model.arch_config = config
+        return model
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSpec:
+    """A latent-space analysis.
+
+    ``run`` is called as ``run(ctx, **options)`` with a ``musiclatent.analysis.AnalysisContext``
+    and returns a ``musiclatent.analysis.AnalysisResult``; the runner, not the analysis,
+    writes the outputs.
+    """
+
+    name: str
+    description: str
+    run: str | Callable
+    options: tuple[Option, ...] = ()
+    needs_model: bool = False
+    plugin: str = ""
+    distribution: str = ""
+
+    kind = "analysis"
+
+    def load(self) -> Callable:
+        return import_object(self.run)
+
+
+@dataclass
+class Registry:
+    """What the plugins registered, by kind and name, plus the plugins that failed to load."""
+
+    architectures: dict[str, ArchitectureSpec] = field(default_factory=dict)
+    analyses: dict[str, AnalysisSpec] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+
+    def add(self, spec: ArchitectureSpec | AnalysisSpec) -> None:
+        table = self.architectures if isinstance(spec, ArchitectureSpec) else self.analyses
+        if not isinstance(spec, (ArchitectureSpec, AnalysisSpec)):
+            raise RegistryError(f"plugin {spec!r} registered an object that is not a spec")
+        if not spec.name or not spec.name.replace("-", "_").replace(".", "_").isidentifier():
+            raise RegistryError(
+                f"plugin {spec.plugin!r} registered {spec.kind} with invalid name {spec.name!r}"
+            )
+        if spec.name in table:
+            other = table[spec.name]
+            raise RegistryError(
+                f"{spec.kind} {spec.name!r} is registered twice: by plugin {other.plugin!r}"
+                f" ({other.distribution or 'unknown distribution'}) and by plugin"
+                f" {spec.plugin!r} ({spec.distribution or 'unknown distribution'})"
+            )
+        table[spec.name] = spec
+
+    def architecture(self, name: str) -> ArchitectureSpec:
+        try:
+            return self.architectures[name]
+        except KeyError:
+            known = ", ".join(sorted(self.architectures)) or "none"
+            raise RegistryError(f"unknown model {name!r}; registered models: {known}") from None
+
+    def analysis(self, name: str) -> AnalysisSpec:
+        try:
+            return self.analyses[name]
+        except KeyError:
+            known = ", ".join(sorted(self.analyses)) or "none"
+            raise RegistryError(f"unknown analysis {name!r}; registered analyses: {known}") from None
