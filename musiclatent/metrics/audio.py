@@ -1,0 +1,159 @@
+"""Audio reconstruction metrics: the one implementation used by training, evaluation and benchmarks.
+
+Every function takes batched waveforms ``[B, 1, T]`` or ``[B, T]`` (a single ``[T]`` is treated as a
+batch of one), returns one value per item (a ``[B]`` tensor) and is differentiable, so the losses
+in ``musiclatent.losses`` are thin wrappers around these functions.
+
+- ``si_sdr``: scale-invariant signal-to-distortion ratio in dB (higher is better).
+- ``mrstft_distance``: multi-resolution STFT distance, spectral convergence plus log-magnitude L1,
+  averaged over resolutions (as in auraloss / DAC; lower is better, 0 for identical signals).
+- ``mel_distance``: L1 distance between log10 mel spectrograms, optionally multi-scale (lower is
+  better, 0 for identical signals).
+
+Silence is handled with small epsilons: no function returns NaN for an all-zero input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+EPS = 1e-8
+LOG_FLOOR = 1e-5  # magnitude floor before taking logs (DAC uses 1e-5 as well)
+
+
+def as_batch(x: torch.Tensor) -> torch.Tensor:
+    """``[B, 1, T]``, ``[B, T]`` or ``[T]`` -> ``[B, T]`` (float)."""
+    if x.dim() == 3:
+        if x.shape[1] != 1:
+            raise ValueError(f"expected mono audio [B, 1, T], got shape {tuple(x.shape)}")
+        x = x[:, 0]
+    elif x.dim() == 1:
+        x = x.unsqueeze(0)
+    elif x.dim() != 2:
+        raise ValueError(f"expected audio of shape [B, 1, T] or [B, T], got {tuple(x.shape)}")
+    return x if x.is_floating_point() else x.float()
+
+
+def _pair(ref: torch.Tensor, est: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    ref, est = as_batch(ref), as_batch(est)
+    if ref.shape != est.shape:
+        raise ValueError(f"reference {tuple(ref.shape)} and estimate {tuple(est.shape)} differ in shape")
+    return ref, est
+
+
+def si_sdr(ref: torch.Tensor, est: torch.Tensor, zero_mean: bool = True, eps: float = EPS) -> torch.Tensor:
+    """Scale-invariant SDR in dB per item (Le Roux et al. 2019).
+
+    ``est`` is projected onto ``ref``; the ratio of the projection's energy to the residual's is
+    returned in dB. ``est = 2 * ref`` gives a very high value (limited only by ``eps``); ``est =
+    ref + noise`` gives about the signal-to-noise ratio.
+    """
+    ref, est = _pair(ref, est)
+    if zero_mean:
+        ref = ref - ref.mean(dim=-1, keepdim=True)
+        est = est - est.mean(dim=-1, keepdim=True)
+    alpha = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + eps)
+    target = alpha * ref
+    noise = est - target
+    return 10 * torch.log10((target.pow(2).sum(-1) + eps) / (noise.pow(2).sum(-1) + eps))
+
+
+def _window(n_fft: int, device, dtype) -> torch.Tensor:
+    return torch.hann_window(n_fft, device=device, dtype=dtype)
+
+
+def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    spec = torch.stft(x, n_fft=n_fft, hop_length=hop, win_length=n_fft, window=_window(n_fft, x.device, x.dtype),
+                      center=True, pad_mode="constant", return_complex=True)
+    # sqrt of power with a floor keeps the gradient finite at exact zeros
+    return (spec.real.pow(2) + spec.imag.pow(2)).clamp_min(EPS).sqrt()
+
+
+def stft_distance(ref: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tensor:
+    """Spectral convergence + mean log-magnitude L1 at one resolution, per item."""
+    ref, est = _pair(ref, est)
+    hop = hop or n_fft // 4
+    mag_ref, mag_est = _magnitude(ref, n_fft, hop), _magnitude(est, n_fft, hop)
+    diff = (mag_ref - mag_est).flatten(1)
+    sc = diff.norm(dim=-1) / (mag_ref.flatten(1).norm(dim=-1) + EPS)
+    log_l1 = (mag_ref.clamp_min(LOG_FLOOR).log10() - mag_est.clamp_min(LOG_FLOOR).log10()).abs().flatten(1).mean(-1)
+    return sc + log_l1
+
+
+def mrstft_distance(ref: torch.Tensor, est: torch.Tensor, sample_rate: int | None = None,
+                    fft_sizes: Sequence[int] = (512, 1024, 2048)) -> torch.Tensor:
+    """Multi-resolution STFT distance per item: ``stft_distance`` averaged over ``fft_sizes``.
+
+    Hann windows of each size, hop a quarter of the window. ``sample_rate`` is accepted for a
+    uniform signature (the distance does not depend on it).
+    """
+    total = None
+    for n_fft in fft_sizes:
+        d = stft_distance(ref, est, n_fft)
+        total = d if total is None else total + d
+    return total / len(fft_sizes)
+
+
+_MEL_CACHE: dict[tuple, torch.nn.Module] = {}
+
+
+def _mel_transform(sample_rate: int, n_fft: int, n_mels: int, device) -> torch.nn.Module:
+    key = (sample_rate, n_fft, n_mels, str(device))
+    mel = _MEL_CACHE.get(key)
+    if mel is None:
+        import warnings
+
+        import torchaudio
+
+        with warnings.catch_warnings():  # few mels on a small FFT leave empty filters: harmless here
+            warnings.simplefilter("ignore")
+            mel = torchaudio.transforms.MelSpectrogram(
+                sample_rate=sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels,
+                power=1.0, center=True, pad_mode="constant", norm="slaney", mel_scale="slaney",
+            ).to(device)
+        _MEL_CACHE[key] = mel
+    return mel
+
+
+def log_mel(x: torch.Tensor, sample_rate: int, n_mels: int = 80, n_fft: int = 1024) -> torch.Tensor:
+    """``log10`` magnitude mel spectrogram ``[B, n_mels, frames]`` (floor ``1e-5``)."""
+    x = as_batch(x)
+    mel = _mel_transform(int(sample_rate), n_fft, n_mels, x.device)
+    return mel(x.float()).clamp_min(LOG_FLOOR).log10()
+
+
+def mel_distance(ref: torch.Tensor, est: torch.Tensor, sample_rate: int, n_mels: int = 80,
+                 n_fft: int = 1024, scales: Sequence[tuple[int, int]] | None = None) -> torch.Tensor:
+    """Mean L1 distance between log-mel spectrograms, per item.
+
+    ``scales`` (a sequence of ``(n_fft, n_mels)``) averages over several resolutions, e.g.
+    DAC's ``((512, 40), (1024, 80), (2048, 160))``; otherwise one ``(n_fft, n_mels)`` is used.
+    """
+    ref, est = _pair(ref, est)
+    scales = list(scales) if scales else [(n_fft, n_mels)]
+    total = None
+    for fft, mels in scales:
+        d = (log_mel(ref, sample_rate, mels, fft) - log_mel(est, sample_rate, mels, fft)).abs().flatten(1).mean(-1)
+        total = d if total is None else total + d
+    return total / len(scales)
+
+
+def evaluate_pair(ref: torch.Tensor, est: torch.Tensor, sample_rate: int) -> dict[str, float]:
+    """All reconstruction metrics for a batch, averaged over items: a plain dict of floats.
+
+    Keys: ``mse``, ``l1``, ``si_sdr`` (dB), ``mrstft``, ``mel``.
+    """
+    with torch.no_grad():
+        r, e = _pair(ref, est)
+        return {
+            "mse": float((r - e).pow(2).mean()),
+            "l1": float((r - e).abs().mean()),
+            "si_sdr": float(si_sdr(r, e).mean()),
+            "mrstft": float(mrstft_distance(r, e, sample_rate).mean()),
+            "mel": float(mel_distance(r, e, sample_rate).mean()),
+        }
+
+
+__all__ = ["as_batch", "evaluate_pair", "log_mel", "mel_distance", "mrstft_distance", "si_sdr", "stft_distance"]
