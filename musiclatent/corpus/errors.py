@@ -1,0 +1,24 @@
+"""Errors of the corpus layer: what a user can fix, said in one line naming the file."""
+
+from __future__ import annotations
+
+import os
+
+
+def printable(path: str | bytes | os.PathLike) -> str:
+    """``path`` as text that can always be printed and stored (undecodable bytes become ``\\xNN``)."""
+    text = os.fsdecode(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class CorpusError(Exception):
+    """A corpus problem the user can fix (bad folder, bad labels CSV, missing manifest)."""
+
+
+class AudioReadError(CorpusError):
+    """One audio file could not be used; ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path: str | bytes | os.PathLike, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{printable(path)}: {reason}")
