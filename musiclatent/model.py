@@ -23,7 +23,13 @@ class AudioAutoencoder(nn.Module):
 
     ``arch_name`` and ``arch_config`` are filled in by ``ArchitectureSpec.build`` and are what a
     checkpoint stores to rebuild the model.
+
+    ``aux_loss``: a model with a training objective beyond reconstruction (a VQ commitment term,
+    a VAE's KL divergence) sets this scalar tensor during ``encode``/``forward``; the trainer adds
+    it to the reconstruction loss. ``None`` (the default) means nothing to add.
     """
+
+    aux_loss: torch.Tensor | None = None
 
     sample_rate: int = 22050
     hop: int = 1
