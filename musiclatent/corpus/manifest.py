@@ -241,6 +241,7 @@ def load_manifest(
     """
     settings = workspace.settings()
     rate = int(sample_rate or settings.get("sample_rate") or 22050)
+    seed = int(settings.get("split_seed") or 0)
     saved = None
     if workspace.manifest_path.exists():
         try:
@@ -255,10 +256,11 @@ def load_manifest(
     source = Path(data).expanduser().resolve()
     csv_path = str(Path(labels_csv).resolve()) if labels_csv else None
     if (saved is not None and saved.meta.get("source") == str(source)
-            and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate):
+            and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate
+            and saved.seed == seed):
         if saved.meta.get("fingerprint") == fingerprint(discover(source, labels_csv), labels_csv):
             return saved
-    manifest = scan_corpus(source, labels_csv, sample_rate=rate, quick=quick, progress=progress)
+    manifest = scan_corpus(source, labels_csv, sample_rate=rate, quick=quick, seed=seed, progress=progress)
     manifest.save(workspace.manifest_path)
     workspace.update(corpus=str(source), labels_csv=csv_path, labels=manifest.labels, sample_rate=rate)
     return manifest
