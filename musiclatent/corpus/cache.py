@@ -100,7 +100,7 @@ class AudioCache:
     # ------------------------------------------------------------------ building
     def ensure(
         self, tracks: Iterable[tuple[str, str]], progress: bool = True,
-        reader: Callable[..., np.ndarray] = read_audio,
+        reader: Callable[..., np.ndarray] | None = None,
     ) -> dict[str, str]:
         """Decode and append every ``(track_id, rel_path)`` not cached fresh; return problems.
 
@@ -108,6 +108,7 @@ class AudioCache:
         """
         from tqdm.auto import tqdm
 
+        reader = reader or read_audio
         tracks = list(tracks)
         problems: dict[str, str] = {}
         with _locked(self.folder):
