@@ -1,0 +1,37 @@
+"""A tiny architecture registered by a fake plugin, for fast training tests."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from musiclatent.hookspecs import hookimpl
+from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.registry import ArchitectureSpec
+
+TINY_RECIPE = {"loss": "mse", "lr": 0.01, "epochs": 3, "batch_size": 4, "eval_batch_size": 8,
+               "optimizer": "adam", "scheduler": {"name": "step", "step_size": 1, "gamma": 0.5}}
+
+
+class TinyAE(AudioAutoencoder):
+    hop = 4
+
+    def __init__(self, channels: int = 2, dropout: float = 0.1):
+        super().__init__()
+        self.latent_channels = channels
+        self.enc = nn.Conv1d(1, channels, 8, stride=4, padding=2)
+        self.drop = nn.Dropout(dropout)  # uses the torch RNG: resume must restore it
+        self.dec = nn.ConvTranspose1d(channels, 1, 8, stride=4, padding=2)
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.enc(pad_to_multiple(wave, self.hop)))
+
+    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        return fit_length(self.dec(latent), length)
+
+
+class TinyPlugin:
+    @hookimpl
+    def register_architectures(self, register):
+        register(ArchitectureSpec(name="tiny", description="test model", factory=TinyAE,
+                                  defaults={"channels": 2, "dropout": 0.1}, recipe=TINY_RECIPE))
