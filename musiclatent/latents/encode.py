@@ -1,0 +1,237 @@
+"""Encode a corpus into a latent table: read tracks in DataLoader workers, batched inference,
+streaming Parquet writes, resumable.
+
+Tracks are read (from the decoded-audio cache when it holds them, else decoded) and cut into
+segments by a per-track ``Dataset`` served by a ``DataLoader`` (``workers`` processes decode while
+the model runs). Segments of consecutive tracks are packed into batches of ``batch_size``; once
+a track's segments are all encoded its rows go to the ``LatentTableWriter``, which flushes whole
+tracks into part files of a hidden partial folder. An interrupted encode (crash, Ctrl-C, kill)
+resumes from there: tracks already flushed are skipped, and the final table has the same rows
+in the same order as an uninterrupted run. Unreadable files are skipped, printed and listed in
+the table's ``problems``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musiclatent.latents.table import LatentTableError, LatentTableWriter
+
+try:
+    from torch.utils.data import Dataset as _Base
+except ImportError:  # pragma: no cover
+    _Base = object  # type: ignore[misc,assignment]
+
+DEFAULT_BATCH_SIZE = 16
+FLUSH_SECONDS = 30.0  # flush finished tracks at least this often, so a kill loses little work
+
+
+@dataclass
+class TrackItem:
+    """One track read and cut: its manifest fields, ``segments [S, L]`` and their rows, or an error."""
+
+    index: int
+    track_id: str
+    path: str
+    label: str | None
+    split: str
+    segments: np.ndarray | None
+    rows: list[dict[str, Any]]
+    error: str | None = None
+
+
+class TrackDataset(_Base):
+    """Per-track items (``TrackItem``) of ``tracks`` (manifest rows), read at ``sample_rate``."""
+
+    def __init__(self, tracks: list[dict[str, Any]], root: str | os.PathLike, sample_rate: int,
+                 segment_seconds: float, cache=None):
+        self.tracks = tracks
+        self.root = Path(root)
+        self.sample_rate = int(sample_rate)
+        self.segment_seconds = float(segment_seconds)
+        self.cache = cache
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def _wave(self, row: dict[str, Any]) -> np.ndarray:
+        from musiclatent.corpus.audio import read_audio
+
+        if self.cache is not None and self.cache.is_fresh(row["track_id"], row["path"]):
+            return np.asarray(self.cache.get(row["track_id"]), dtype=np.float32)
+        return read_audio(self.root / row["path"], self.sample_rate)
+
+    def __getitem__(self, index: int) -> TrackItem:
+        from musiclatent.corpus.errors import AudioReadError
+        from musiclatent.corpus.segments import cut_segments
+
+        row = self.tracks[index]
+        label = row.get("label")
+        label = None if label is None or (isinstance(label, float) and np.isnan(label)) else str(label)
+        item = TrackItem(index, str(row["track_id"]), str(row["path"]), label, str(row.get("split") or ""),
+                         None, [])
+        try:
+            wave = self._wave(row)
+            segments, rows = cut_segments(wave, self.sample_rate, self.segment_seconds)
+        except AudioReadError as exc:
+            item.error = exc.reason
+            return item
+        except (OSError, ValueError, RuntimeError) as exc:  # any other unusable file: skip, never abort
+            item.error = f"{type(exc).__name__}: {exc}"
+            return item
+        if not len(segments):
+            item.error = "no audio (zero samples)"
+            return item
+        item.segments, item.rows = segments, rows
+        return item
+
+
+def _identity(item):
+    return item
+
+
+def _track_written(track_id: str) -> None:
+    """Called after each track is handed to the writer (tests patch this to simulate a kill)."""
+
+
+def _manifest_of(manifest):
+    if isinstance(manifest, (str, os.PathLike)):
+        from musiclatent.corpus.manifest import Manifest
+
+        return Manifest.load(manifest)
+    return manifest
+
+
+def checkpoint_segment_seconds(meta: dict[str, Any]) -> float | None:
+    """The segment length a checkpoint was trained on, when its metadata says."""
+    for source in (meta, meta.get("training") or {}):
+        if source.get("segment_seconds"):
+            return float(source["segment_seconds"])
+    return None
+
+
+def encode_corpus(
+    *,
+    checkpoint: str | os.PathLike,
+    manifest,
+    out: str | os.PathLike,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    segment_seconds: float | None = None,
+    device: str = "auto",
+    workers: int = 0,
+    resume: bool = True,
+    progress: bool = True,
+    cache=None,
+    row_group_rows: int = 2048,
+    log=None,
+) -> Path:
+    """Encode every track of ``manifest`` (all splits) with ``checkpoint`` into the table ``out``.
+
+    ``manifest``: a ``musiclatent.corpus.manifest.Manifest`` or the path of a saved one.
+    ``segment_seconds`` defaults to the length the checkpoint was trained on (else 5 s).
+    ``cache``: an optional ``AudioCache`` read instead of decoding where it is fresh.
+    ``log(message)`` receives one line per skipped file (default: stderr). Returns ``out``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from musiclatent.checkpoint import load_checkpoint
+    from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
+    from musiclatent.fileio import sha256_file
+    from musiclatent.model import select_device
+
+    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    checkpoint, out = Path(checkpoint).expanduser().resolve(), Path(out).expanduser()
+    if batch_size < 1:
+        raise LatentTableError(f"{out}: --batch-size must be at least 1, got {batch_size}")
+    manifest = _manifest_of(manifest)
+    dev = select_device(device)
+    sha = sha256_file(checkpoint)
+    model, ck_meta = load_checkpoint(checkpoint, expected_sha256=sha, device=dev)
+    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", 22050)))
+    seconds = float(segment_seconds or checkpoint_segment_seconds(ck_meta) or DEFAULT_SEGMENT_SECONDS)
+    seg_len = segment_samples(seconds, sample_rate)
+    latent_shape = [int(v) for v in model.latent_shape(seg_len)]
+    from musiclatent import __version__
+
+    metadata = {
+        "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],
+        "config": ck_meta.get("config", {}), "checkpoint": str(checkpoint), "checkpoint_sha256": sha,
+        "checkpoint_epoch": ck_meta.get("epoch"), "sample_rate": sample_rate, "segment_samples": seg_len,
+        "segment_seconds": seg_len / sample_rate, "latent_shape": latent_shape,
+        "encoding_scale": float(model.encoding_scale(seg_len)), "corpus_root": str(manifest.root),
+        "musiclatent_version": __version__,
+    }
+    tracks_df = manifest.tracks.reset_index(drop=True)
+    writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
+    for p in manifest.problems.to_dict("records"):
+        writer.add_problem(p["path"], f"skipped when the corpus was scanned: {p['reason']}")
+    todo = [r for r in tracks_df.to_dict("records") if str(r["track_id"]) not in writer.done_tracks]
+    if writer.resumed:
+        log(f"resuming {out.name}: {len(writer.done_tracks)} tracks already encoded, {len(todo)} to go")
+    dataset = TrackDataset(todo, manifest.root, sample_rate, seconds, cache=cache)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=int(workers),
+                                         collate_fn=_identity, persistent_workers=False)
+    started, audio_s, last_flush = time.perf_counter(), 0.0, time.perf_counter()
+    bar = tqdm(total=len(todo), desc=f"encode {metadata['model']}", unit="track",
+               disable=None if progress else True, file=sys.stderr)
+    pending: list[TrackItem] = []
+
+    def run_pending() -> None:
+        nonlocal audio_s, last_flush
+        if not pending:
+            return
+        segments = np.concatenate([t.segments for t in pending])
+        latents = np.empty((len(segments), *latent_shape), dtype=np.float32)
+        with torch.inference_mode():
+            for i in range(0, len(segments), batch_size):
+                x = torch.from_numpy(segments[i:i + batch_size]).unsqueeze(1).to(dev)
+                z = model.encode(x)
+                if tuple(z.shape[1:]) != tuple(latent_shape):
+                    raise LatentTableError(
+                        f"{checkpoint}: model gave latents {tuple(z.shape[1:])}, expected {tuple(latent_shape)}")
+                latents[i:i + len(x)] = z.float().cpu().numpy()
+        offset = 0
+        for t in pending:
+            n = len(t.segments)
+            rows = {"track_id": [t.track_id] * n, "path": [t.path] * n, "label": [t.label] * n,
+                    "split": [t.split] * n, "segment": [r["segment"] for r in t.rows],
+                    "start_s": [r["start_s"] for r in t.rows], "duration_s": [r["duration_s"] for r in t.rows]}
+            writer.write(rows, latents[offset:offset + n])
+            offset += n
+            audio_s += sum(r["duration_s"] for r in t.rows)
+            _track_written(t.track_id)
+            bar.update(1)
+        pending.clear()
+        bar.set_postfix_str(f"{audio_s / max(time.perf_counter() - started, 1e-9):.1f}x real time")
+        if time.perf_counter() - last_flush > FLUSH_SECONDS:
+            writer.flush()
+            last_flush = time.perf_counter()
+
+    try:
+        for item in loader:
+            if item.error is not None:
+                writer.add_problem(item.path, item.error)
+                bar.update(1)
+                log(f"skipped {item.path}: {item.error}")
+                continue
+            pending.append(item)
+            if sum(len(t.segments) for t in pending) >= batch_size:
+                run_pending()
+        run_pending()
+    except BaseException:
+        bar.close()
+        writer.abort()
+        raise
+    bar.close()
+    return writer.close(elapsed_s=round(time.perf_counter() - started, 3), audio_s=round(audio_s, 3))
+
+
+__all__ = ["TrackDataset", "TrackItem", "checkpoint_segment_seconds", "encode_corpus"]
