@@ -1,8 +1,69 @@
-"""Built-in plugin: the stronger architectures (registered in a later step)."""
+"""Built-in plugin: the modern architectures, ``wave12/48/192`` and ``mel12/48/192``.
+
+``waveNN`` is ``musiclatent.models.modern.WaveAutoencoder`` and ``melNN`` is
+``musiclatent.models.spectral.MelAutoencoder``, each configured so that the encoding scale is
+exactly 1/NN (latent values per second = 22050 / NN). No heavy imports here: the factories are
+import strings, resolved only when a model is built.
+"""
 
 from musiclatent.hookspecs import hookimpl
+from musiclatent.registry import ArchitectureSpec
+
+MODERN_RECIPE = {
+    "loss": "l1+mrstft+mel",
+    "lr": 0.002,
+    "epochs": 30,
+    "batch_size": 8,
+    "eval_batch_size": 16,
+    "optimizer": "adamw",
+    "scheduler": {"name": "cosine"},
+}
+"""Training defaults of every modern model: L1 + multi-resolution STFT + multi-scale mel distance,
+AdamW, cosine learning-rate decay over the epochs."""
+
+WAVE_CONFIGS = {
+    # name: (strides -> hop, latent channels); encoding scale = hop / channels
+    "wave12": {"strides": [6, 4, 2], "latent_channels": 4},  # hop 48, 4 channels
+    "wave48": {"strides": [4, 4, 3, 4], "latent_channels": 4, "max_channels": 48},  # hop 192, 4 channels
+    "wave192": {"strides": [4, 4, 4, 6], "latent_channels": 2, "max_channels": 48},  # hop 384, 2 channels
+}
+
+MEL_CONFIGS = {
+    # STFT hop 192 (n_fft 768); extra frame downsampling `down`; scale = 192 * prod(down) / channels
+    "mel12": {"down": [], "latent_channels": 16},  # hop 192, 16 channels
+    "mel48": {"down": [2], "latent_channels": 8},  # hop 384, 8 channels
+    "mel192": {"down": [2, 2], "latent_channels": 4},  # hop 768, 4 channels
+}
+
+WAVE_BASE = {"channels": 8, "max_channels": 64, "dilations": [1, 3, 9], "act": "snake", "weight_norm": True,
+             "sample_rate": 22050}
+MEL_BASE = {"n_fft": 768, "stft_hop": 192, "n_mels": 64, "channels": 64, "dilations": [1, 3, 9], "kernel_size": 3,
+            "act": "snake", "weight_norm": True, "sample_rate": 22050}
+
+
+def _scale(name: str) -> str:
+    return "".join(ch for ch in name if ch.isdigit())
 
 
 @hookimpl
 def register_architectures(register):
-    """Modern waveform and spectrogram autoencoders."""
+    """Modern waveform and spectrogram autoencoders at 1/12, 1/48 and 1/192."""
+    for name, cfg in WAVE_CONFIGS.items():
+        register(ArchitectureSpec(
+            name=name,
+            description=(f"waveform AE, 1/{_scale(name)}: strided convs + residual dilated units, Snake, "
+                         "weight norm"),
+            factory="musiclatent.models.modern:WaveAutoencoder",
+            defaults={**WAVE_BASE, **cfg},
+            recipe=dict(MODERN_RECIPE),
+            tags=("modern", "waveform"),
+        ))
+    for name, cfg in MEL_CONFIGS.items():
+        register(ArchitectureSpec(
+            name=name,
+            description=f"log-mel AE, 1/{_scale(name)}: conv over mel frames, learned iSTFT (magnitude+phase) decoder",
+            factory="musiclatent.models.spectral:MelAutoencoder",
+            defaults={**MEL_BASE, **cfg},
+            recipe=dict(MODERN_RECIPE),
+            tags=("modern", "spectrogram"),
+        ))
