@@ -1,8 +1,99 @@
-"""Built-in plugin: the latent-space analyses (pca, umap, cluster, neighbors, interpolate, probe, views)."""
+"""Built-in plugin: the latent-space analyses (pca, umap, cluster, neighbors, interpolate, probe, views).
+
+Registered exactly as a third-party plugin would: specs only, naming the code as import strings,
+so listing analyses (``musiclatent analyze --help``) imports neither sklearn, torch nor umap.
+"""
 
 from musiclatent.hookspecs import hookimpl
+from musiclatent.registry import AnalysisSpec, Option
+
+_PKG = "musiclatent.analyses"
 
 
 @hookimpl
 def register_analyses(register):
     """Register the built-in analyses."""
+    register(AnalysisSpec(
+        name="pca",
+        description="PCA map of the track vectors coloured by genre, 3-D coordinates, explained variance.",
+        run=f"{_PKG}.pca:run",
+        options=(
+            Option(name="components", type="int", default=20, help="Components to compute (variance chart)."),
+            Option(name="standardize_features", type="bool", default=True,
+                   help="Standardise every dimension before PCA."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="umap",
+        description="2-D UMAP map of the standardised track vectors, coloured by genre.",
+        run=f"{_PKG}.umap_map:run",
+        options=(
+            Option(name="n_neighbors", type="int", default=15, help="UMAP neighbourhood size (clipped to n-1)."),
+            Option(name="min_dist", type="float", default=0.1, help="UMAP minimum distance between points."),
+            Option(name="metric", type="choice", default="euclidean",
+                   choices=("euclidean", "cosine", "manhattan", "correlation"), help="Distance in UMAP."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="cluster",
+        description="k-means and agglomerative clustering over a range of k; elbow, silhouette, "
+                    "ARI/NMI/purity against genres, cluster-by-genre heatmap.",
+        run=f"{_PKG}.cluster:run",
+        options=(
+            Option(name="k_min", type="int", default=2, help="Smallest k."),
+            Option(name="k_max", type="int", default=15, help="Largest k (clipped to n-1)."),
+            Option(name="method", type="choice", default="both", choices=("both", "kmeans", "agglomerative"),
+                   help="Clustering method(s)."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="neighbors",
+        description="k nearest tracks of every track with distances, precision@k by genre; "
+                    "nearest tracks of query audio files outside the corpus.",
+        run=f"{_PKG}.neighbors:run",
+        options=(
+            Option(name="k", type="int", default=5, help="Neighbours per track."),
+            Option(name="metric", type="choice", default="cosine", choices=("cosine", "euclidean"),
+                   help="Distance between track vectors."),
+            Option(name="query", type="path", multiple=True, default=(),
+                   help="Audio file to encode with the table's model and search (repeatable)."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="interpolate",
+        description="Decode steps between two tracks' latents to WAV with their spectrograms; "
+                    "decode genre centroids (the average song of a genre).",
+        run=f"{_PKG}.interpolate:run",
+        needs_model=True,
+        options=(
+            Option(name="from", type="str", default=None, help="Track id to start from (default: by seed)."),
+            Option(name="to", type="str", default=None, help="Track id to end at (default: by seed)."),
+            Option(name="steps", type="int", default=8, help="Number of steps, ends included."),
+            Option(name="mode", type="choice", default="linear", choices=("linear", "slerp"),
+                   help="Linear or spherical interpolation."),
+            Option(name="centroid", type="str", multiple=True, default=(),
+                   help="Genre whose mean latent is decoded (repeatable; 'all' for every genre)."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="probe",
+        description="Linear genre classifier with stratified cross-validation on the track vectors, "
+                    "beside an MFCC baseline and chance; confusion matrix.",
+        run=f"{_PKG}.probe:run",
+        options=(
+            Option(name="folds", type="int", default=5, help="Cross-validation folds (clipped to the smallest class)."),
+            Option(name="baseline", type="bool", default=True,
+                   help="Also score MFCC mean+std features read from the corpus audio."),
+        ),
+    ))
+    register(AnalysisSpec(
+        name="views",
+        description="Waveform, spectrogram and mel spectrogram of tracks beside their reconstruction.",
+        run=f"{_PKG}.views:run",
+        needs_model=True,
+        options=(
+            Option(name="track", type="str", multiple=True, default=(),
+                   help="Track id to show (repeatable; default: the first test track)."),
+            Option(name="seconds", type="float", default=10.0, help="Seconds of each track to show."),
+        ),
+    ))

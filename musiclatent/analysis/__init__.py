@@ -1,0 +1,195 @@
+"""What an analysis receives (:class:`AnalysisContext`) and returns (:class:`AnalysisResult`).
+
+An analysis is a function ``run(ctx, **options) -> AnalysisResult`` registered through the
+``register_analyses`` hook. It computes; the runner (:mod:`musiclatent.analysis.runner`) writes
+charts, tables, audio and ``index.json`` so every analysis lands the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class AnalysisError(Exception):
+    """An analysis cannot run on this input (the message says what to change)."""
+
+
+@dataclass
+class AnalysisResult:
+    """What an analysis produced; the runner writes it.
+
+    - ``summary``: JSON-able scalars (scores, counts, chosen parameters);
+    - ``tables``: name -> ``pandas.DataFrame`` (written as CSV, plus Parquet when large);
+    - ``charts``: name -> Altair chart (written as HTML, PNG and a Vega-Lite JSON spec);
+    - ``audio``: name -> ``(wave[T] float32, sample_rate)`` (written as 16-bit WAV);
+    - ``notes``: sentences a person should read (skipped files, clipped options ...).
+    """
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    charts: dict[str, Any] = field(default_factory=dict)
+    audio: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisContext:
+    """Everything an analysis may use: the opened latent table and helpers around it.
+
+    ``table`` is a ``musiclatent.latents.table.LatentTable`` (or any object with the same
+    reading methods). ``out_dir`` is where the runner will write (information only: the
+    analysis must not write files itself).
+    """
+
+    table: Any
+    pooling: str = "meanstd"
+    seed: int = 0
+    device: str = "auto"
+    workspace: Any = None
+    corpus_root: Path | None = None
+    out_dir: Path | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ table
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The latent table's file metadata (model, checkpoint sha256, sample rate, ...)."""
+        return dict(getattr(self.table, "metadata", {}) or {})
+
+    @property
+    def latent_shape(self) -> tuple[int, int]:
+        """``(C, T')`` of one segment's latent."""
+        return tuple(int(v) for v in self.table.latent_shape)  # type: ignore[return-value]
+
+    @property
+    def sample_rate(self) -> int:
+        meta = self.metadata
+        return int(meta.get("sample_rate") or getattr(self.table, "sample_rate", 22050))
+
+    def track_vectors(self):
+        """``(X[n_tracks, d] float32, tracks DataFrame)`` pooled with ``self.pooling`` (cached)."""
+        key = f"tracks:{self.pooling}"
+        if key not in self._cache:
+            import numpy as np
+
+            X, tracks = self.table.track_matrix(self.pooling)
+            X = np.asarray(X, dtype=np.float32)
+            tracks = tracks.reset_index(drop=True)
+            if "label" in tracks:
+                tracks["label"] = tracks["label"].astype(object).where(tracks["label"].notna(), None)
+            self._cache[key] = (X, tracks)
+        return self._cache[key]
+
+    def labels(self):
+        """Per-track labels as strings (``"unknown"`` where a track has none)."""
+        _, tracks = self.track_vectors()
+        return tracks["label"].fillna("unknown").astype(str).to_numpy()
+
+    # ------------------------------------------------------------------ audio
+    def resolve_audio(self, relpath: str) -> Path:
+        """``corpus_root / relpath``; a clear error when the corpus root is unknown."""
+        if self.corpus_root is None:
+            raise AnalysisError(
+                "the corpus root is unknown (not in the table metadata nor the workspace); "
+                "run `musiclatent corpus scan PATH` or pass a workspace that knows it"
+            )
+        return Path(self.corpus_root) / relpath
+
+    def read_audio(self, relpath_or_path: str | os.PathLike):
+        """A corpus track (relative path) or any file, as float32 mono at the table's rate."""
+        from musiclatent.corpus.audio import read_audio
+
+        path = Path(relpath_or_path)
+        if not path.is_absolute():
+            path = self.resolve_audio(str(relpath_or_path))
+        return read_audio(path, self.sample_rate)
+
+    # ------------------------------------------------------------------ model
+    def load_model(self):
+        """The model that made the table (checkpoint from the metadata, sha256 checked; cached)."""
+        if "model" not in self._cache:
+            try:
+                from musiclatent.latents.decode import load_table_model
+            except ImportError:  # decode module not available: load the checkpoint directly
+                load_table_model = _load_table_model
+            model = load_table_model(self.table)
+            if isinstance(model, tuple):  # (model, metadata)
+                model = model[0]
+            from musiclatent.model import select_device
+
+            model = model.to(select_device(self.device))
+            self._cache["model"] = model.eval()
+        return self._cache["model"]
+
+    def decode(self, latent):
+        """Decode one latent ``[C, T']`` (or a batch ``[B, C, T']``) to a float32 waveform."""
+        import numpy as np
+        import torch
+
+        model = self.load_model()
+        lat = np.asarray(latent, dtype=np.float32)
+        batch = torch.from_numpy(lat[None] if lat.ndim == 2 else lat)
+        param = next(model.parameters(), None)
+        if param is not None:
+            batch = batch.to(param.device)
+        with torch.no_grad():
+            wave = model.decode(batch, length=self.segment_samples())
+        wave = wave.detach().cpu().numpy().astype(np.float32)
+        return wave.reshape(-1) if lat.ndim == 2 else wave.reshape(len(lat), -1)
+
+    def segment_samples(self) -> int:
+        """Samples per segment the table was encoded with."""
+        meta = self.metadata
+        for key in ("segment_samples", "segment_length", "segment_len"):
+            if meta.get(key):
+                return int(meta[key])
+        if meta.get("segment_seconds"):
+            return int(round(float(meta["segment_seconds"]) * self.sample_rate))
+        raise AnalysisError("the latent table does not say its segment length")
+
+    def encode_wave(self, wave):
+        """Cut ``wave[T]`` into the table's segments and encode them: ``latents[S, C, T']``."""
+        import numpy as np
+        import torch
+
+        from musiclatent.corpus.segments import plan_segments, take_segment
+
+        model = self.load_model()
+        seg = self.segment_samples()
+        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+        plan = plan_segments(len(wave), seg, sample_rate=self.sample_rate)
+        if not plan:
+            raise AnalysisError("the audio is empty; nothing to encode")
+        segments = [take_segment(wave, s, seg) for s in plan]
+        batch = torch.from_numpy(np.stack(segments)[:, None, :])
+        param = next(iter(model.parameters()), None)
+        if param is not None:
+            batch = batch.to(param.device)
+        with torch.no_grad():
+            latents = model.encode(batch)
+        return latents.detach().cpu().numpy().astype(np.float32)
+
+    def encode_file(self, path: str | os.PathLike):
+        """Read an audio file, encode it like the table and pool it: a vector like ``track_vectors``."""
+        from musiclatent.latents.pooling import pool_track
+
+        wave = self.read_audio(Path(path).expanduser().resolve())
+        return pool_track(self.encode_wave(wave), self.pooling)
+
+
+def _load_table_model(table):
+    """The checkpoint named in the table metadata, refused when its sha256 differs."""
+    from musiclatent.checkpoint import load_checkpoint
+
+    meta = dict(table.metadata)
+    if not meta.get("checkpoint"):
+        raise AnalysisError(f"{getattr(table, 'path', 'the table')}: metadata names no checkpoint; "
+                            "this analysis needs the model that made the table")
+    model, _ = load_checkpoint(meta["checkpoint"], expected_sha256=meta.get("checkpoint_sha256"))
+    return model
+
+
+__all__ = ["AnalysisContext", "AnalysisError", "AnalysisResult"]

@@ -1,0 +1,236 @@
+"""Run a registered analysis and write its result: charts, tables, audio and ``index.json``.
+
+Output folder layout (``analyses/<name>/`` in the workspace, or ``out_dir``)::
+
+    index.json          what was made, from which table/model/pooling, with which options
+    <chart>.html/.png   each chart (offline HTML, PNG) and <chart>.json (its Vega-Lite spec)
+    <table>.csv         each table (plus <table>.parquet when it has many rows)
+    <audio>.wav         each audio clip, 16-bit PCM
+
+Everything is first written into a temporary sibling folder, then swapped in place of the old
+output folder, so a previous complete result is never left half-replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from musiclatent import FORMAT_VERSION, __version__
+from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
+from musiclatent.fileio import atomic_write_json, inside, safe_name
+
+INDEX_FORMAT = "musiclatent-analysis"
+PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
+CHART_FORMATS = ("html", "png", "svg")
+
+
+def open_table(table):
+    """A ``LatentTable`` from a path (an opened table object is returned as it is)."""
+    if isinstance(table, (str, os.PathLike)):
+        from musiclatent.latents.table import LatentTable
+
+        return LatentTable.open(table)
+    return table
+
+
+def _table_path(table) -> str:
+    path = getattr(table, "path", None)
+    return str(path) if path is not None else ""
+
+
+def _corpus_root(table, workspace) -> Path | None:
+    meta = dict(getattr(table, "metadata", {}) or {})
+    root = meta.get("corpus_root") or meta.get("corpus")
+    if root and Path(root).exists():
+        return Path(root)
+    if workspace is not None:
+        with contextlib.suppress(Exception):
+            return workspace.corpus()
+    return Path(root) if root else None
+
+
+def run_analysis(name: str, *, table, out_dir: str | os.PathLike | None = None, workspace=None,
+                 pooling: str = "meanstd", seed: int = 0, device: str = "auto",
+                 formats: Iterable[str] = ("html", "png"), **options: Any) -> Path:
+    """Run analysis ``name`` on ``table`` (a path or an opened table) and write its outputs.
+
+    Returns the output folder: ``out_dir``, else ``workspace.analysis_dir(name)``, else
+    ``./analyses/<name>``. Unknown options are an error naming the known ones.
+    """
+    from musiclatent.plugins import get_registry
+
+    spec = get_registry().analysis(name)
+    known = {opt.name.replace("-", "_") for opt in spec.options}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise AnalysisError(
+            f"analysis {name!r} has no option(s) {', '.join(unknown)}; "
+            f"its options: {', '.join(sorted(known)) or 'none'}"
+        )
+    defaults = {opt.name.replace("-", "_"): (tuple(opt.default or ()) if opt.multiple else opt.default)
+                for opt in spec.options}
+    options = {**defaults, **options}
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+    bad = [f for f in formats if f not in CHART_FORMATS]
+    if bad:
+        raise AnalysisError(f"unknown chart format(s) {', '.join(bad)}; use {', '.join(CHART_FORMATS)}")
+
+    opened = open_table(table)
+    if out_dir is not None:
+        folder = Path(out_dir).expanduser().resolve()
+    elif workspace is not None:
+        folder = workspace.analysis_dir(name)
+    else:
+        folder = Path("analyses", safe_name(name)).resolve()
+    ctx = AnalysisContext(table=opened, pooling=pooling, seed=int(seed), device=device,
+                          workspace=workspace, corpus_root=_corpus_root(opened, workspace),
+                          out_dir=folder)
+    started = time.time()
+    result = spec.load()(ctx, **options)
+    if not isinstance(result, AnalysisResult):
+        raise AnalysisError(f"analysis {name!r} returned {type(result).__name__}, not an AnalysisResult")
+    info = {
+        "format": INDEX_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "musiclatent_version": __version__,
+        "analysis": spec.name,
+        "description": spec.description,
+        "plugin": spec.plugin,
+        "distribution": spec.distribution,
+        "table": _table_info(opened),
+        "pooling": pooling,
+        "seed": int(seed),
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()},
+        "seconds": round(time.time() - started, 3),
+    }
+    return write_result(result, folder, info, formats=formats)
+
+
+def _table_info(table) -> dict[str, Any]:
+    meta = dict(getattr(table, "metadata", {}) or {})
+    keep = ("model", "arch", "checkpoint", "checkpoint_sha256", "sample_rate", "latent_shape",
+            "segment_samples", "segment_seconds", "created", "musiclatent_version")
+    return {"path": _table_path(table), **{k: meta[k] for k in keep if k in meta}}
+
+
+def write_result(result: AnalysisResult, folder: str | os.PathLike, info: dict[str, Any],
+                 formats: Iterable[str] = ("html", "png")) -> Path:
+    """Write ``result`` into ``folder`` (replaced as a whole) with an ``index.json``; return it."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        outputs = _write_outputs(result, staging, tuple(formats))
+        index = {
+            **info,
+            "summary": _jsonable(result.summary),
+            "outputs": outputs,
+            "notes": [str(n) for n in result.notes],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_json(staging / "index.json", index)
+        _swap(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def _swap(staging: Path, folder: Path) -> None:
+    """Put ``staging`` in place of ``folder``; the old folder is removed only after the rename."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
+        os.replace(folder, old)
+    try:
+        os.replace(staging, folder)
+    except BaseException:
+        if old is not None:
+            os.replace(old, folder)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    stem = safe_name(name)
+    candidate, i = stem, 2
+    while candidate.lower() in used:
+        candidate, i = f"{stem}_{i}", i + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def _write_outputs(result: AnalysisResult, folder: Path, formats: tuple[str, ...]) -> list[dict]:
+    import numpy as np
+
+    from musiclatent.charts import save_chart
+    from musiclatent.corpus.audio import write_audio
+
+    outputs: list[dict] = []
+    used: set[str] = {"index"}
+    for name, chart in result.charts.items():
+        stem = _unique(name, used)
+        chart_formats = tuple(dict.fromkeys((*formats, "json")))
+        written = save_chart(chart, folder, stem, formats=chart_formats)
+        outputs.append({"kind": "chart", "name": str(name),
+                        "files": {fmt: p.relative_to(folder).as_posix() for fmt, p in written.items()}})
+    for name, frame in result.tables.items():
+        stem = _unique(name, used)
+        files = {"csv": _write_table(frame, inside(folder, stem + ".csv"), "csv")}
+        if len(frame) > PARQUET_ROWS:
+            files["parquet"] = _write_table(frame, inside(folder, stem + ".parquet"), "parquet")
+        outputs.append({"kind": "table", "name": str(name), "rows": int(len(frame)),
+                        "columns": [str(c) for c in frame.columns],
+                        "files": {k: v.relative_to(folder).as_posix() for k, v in files.items()}})
+    for name, (wave, rate) in result.audio.items():
+        stem = _unique(name, used)
+        target = inside(folder, stem + ".wav")
+        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+        write_audio(target, wave, int(rate))
+        outputs.append({"kind": "audio", "name": str(name), "sample_rate": int(rate),
+                        "seconds": round(len(wave) / int(rate), 3),
+                        "files": {"wav": target.relative_to(folder).as_posix()}})
+    return outputs
+
+
+def _write_table(frame, target: Path, fmt: str) -> Path:
+    from musiclatent.fileio import atomic_path
+
+    with atomic_path(target) as tmp:
+        if fmt == "csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+    return target
+
+
+def _jsonable(value: Any) -> Any:
+    """Numpy scalars/arrays and tuples made JSON-friendly; NaN becomes null."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+__all__ = ["open_table", "run_analysis", "write_result"]
