@@ -6,6 +6,7 @@ same way (atomically, inside the output folder).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def alt():
     return altair
 
 
+class _ScriptSafeEncoder(json.JSONEncoder):
+    """JSON whose strings cannot close the HTML ``<script>`` they are inlined in (``<>&`` escaped)."""
+
+    def iterencode(self, o, _one_shot=False):
+        for chunk in super().iterencode(o, _one_shot):
+            yield chunk.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def save_chart(chart, folder: str | Path, name: str, formats: Iterable[str] = ("html", "png"),
                scale: float = 2.0) -> dict[str, Path]:
     """Write ``chart`` as ``folder/name.{html,png,svg,json}``; returns the paths by format.
@@ -62,7 +71,9 @@ def save_chart(chart, folder: str | Path, name: str, formats: Iterable[str] = ("
         target = inside(folder, f"{stem}.{fmt}")
         with atomic_path(target) as tmp:
             if fmt == "html":
-                chart.save(str(tmp), format="html", inline=True)
+                # Altair inlines the data as raw JSON in a <script>: a label such as
+                # "</script><script>..." would otherwise end the script and run as HTML.
+                chart.save(str(tmp), format="html", inline=True, json_kwds={"cls": _ScriptSafeEncoder})
             elif fmt == "png":
                 chart.save(str(tmp), format="png", scale_factor=scale)
             elif fmt in ("svg", "json"):
