@@ -1,0 +1,34 @@
+"""``musiclatent report``: build the self-contained HTML report from the workspace's analyses."""
+
+from __future__ import annotations
+
+import click
+
+from musiclatent.cli.common import user_errors, workspace
+
+
+@click.command()
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Report folder (default: <workspace>/report). Replaced whole when rebuilt.")
+@click.option("--table", "table", type=click.Path(), default=None,
+              help="Latent table whose provenance the report states (default: the workspace's latest).")
+@click.option("--preview-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Length of each track's audio preview (OGG Vorbis); 0 for no previews.")
+@click.option("--max-previews", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="At most this many tracks get a preview (keeps the folder small).")
+@click.pass_context
+@user_errors
+def report(ctx, out, table, preview_seconds, max_previews):
+    """Build one self-contained report folder (open index.html from disk; no server, no network):
+    the UMAP map where clicking a point plays the track, clusters, neighbours with players,
+    interpolations, the genre probe, and what made it. Sections for analyses that have not run
+    say how to produce them."""
+    from musiclatent.report.build import ReportError, build_report
+
+    try:
+        index = build_report(workspace(ctx), out=out, table=table, preview_seconds=preview_seconds,
+                             max_previews=max_previews)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"report: {index}")
+    click.echo(f"open it in a browser: file://{index}")

@@ -1,0 +1,118 @@
+// musiclatent report: embeds the charts (vega-embed, bundled locally) and plays track previews.
+// All data comes from the JSON block #ml-data; text is inserted with textContent, never as HTML.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("ml-data").textContent);
+  var player = document.getElementById("player");
+  var nowPlaying = document.getElementById("now-playing");
+  var state = { views: {}, ready: false, errors: [], lastTrack: null };
+  window.musiclatent = state;
+
+  function setCurrent(button) {
+    var old = document.querySelectorAll("button.play.current");
+    for (var i = 0; i < old.length; i++) old[i].classList.remove("current");
+    if (button) button.classList.add("current");
+  }
+
+  function play(src, title, trackId) {
+    if (!src) {
+      nowPlaying.textContent = title + ": no preview in this report";
+      return;
+    }
+    player.setAttribute("data-playing", "false");
+    player.setAttribute("data-track", trackId || "");
+    player.src = src;
+    nowPlaying.textContent = "Playing " + title;
+    var promise = player.play();
+    if (promise && promise.catch) {
+      promise.catch(function (err) {
+        nowPlaying.textContent = title + " (press play to listen: " + err.name + ")";
+      });
+    }
+  }
+
+  player.addEventListener("playing", function () { player.setAttribute("data-playing", "true"); });
+  player.addEventListener("pause", function () { player.setAttribute("data-playing", "false"); });
+  player.addEventListener("ended", function () { player.setAttribute("data-playing", "false"); });
+
+  function trackButton(trackId, extra) {
+    var info = data.tracks[trackId] || {};
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "play";
+    var title = info.label ? trackId + " (" + info.label + ")" : trackId;
+    button.setAttribute("data-track", trackId);
+    button.setAttribute("data-title", title);
+    if (info.audio) button.setAttribute("data-audio", info.audio);
+    button.textContent = "\u25B6 " + title + (extra ? "  " + extra : "");
+    return button;
+  }
+
+  function showNeighbors(trackId) {
+    var box = document.getElementById("clicked");
+    if (!box) return;
+    document.getElementById("clicked-track").textContent = trackId;
+    var list = document.getElementById("clicked-neighbors");
+    while (list.firstChild) list.removeChild(list.firstChild);
+    var nbs = data.neighbors[trackId] || [];
+    if (!nbs.length) {
+      var li = document.createElement("li");
+      li.textContent = "(no neighbours computed: run `musiclatent analyze neighbors`)";
+      list.appendChild(li);
+    }
+    nbs.forEach(function (nb) {
+      var li = document.createElement("li");
+      var same = data.tracks[trackId] && nb[2] && data.tracks[trackId].label === nb[2];
+      li.className = same ? "nb same" : "nb";
+      li.appendChild(trackButton(nb[0], nb[1] === null ? "" : "d=" + Number(nb[1]).toFixed(3)));
+      list.appendChild(li);
+    });
+    box.hidden = false;
+  }
+
+  function playTrack(trackId) {
+    var info = data.tracks[trackId];
+    var title = info && info.label ? trackId + " (" + info.label + ")" : trackId;
+    state.lastTrack = trackId;
+    play(info ? info.audio : null, title, trackId);
+    showNeighbors(trackId);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.play") : null;
+    if (!button) return;
+    setCurrent(button);
+    play(button.getAttribute("data-audio"), button.getAttribute("data-title"),
+         button.getAttribute("data-track"));
+  });
+
+  function datumTrack(item) {
+    var datum = item && item.datum;
+    if (!datum) return null;
+    if (datum.track_id !== undefined && datum.track_id !== null) return String(datum.track_id);
+    return null;
+  }
+
+  var options = { renderer: "svg", actions: { export: true, source: false, compiled: false, editor: false } };
+  var jobs = Object.keys(data.charts).map(function (id) {
+    return vegaEmbed("#" + id, data.charts[id], options).then(function (result) {
+      state.views[id] = result.view;
+      result.view.addEventListener("click", function (event, item) {
+        var trackId = datumTrack(item);
+        if (trackId !== null && Object.prototype.hasOwnProperty.call(data.tracks, trackId)) playTrack(trackId);
+      });
+    }).catch(function (err) {
+      state.errors.push(String(err));
+      var el = document.getElementById(id);
+      if (el) {
+        el.className += " chart-error";
+        el.textContent = "This chart could not be drawn: " + err;
+      }
+      console.error("musiclatent report: chart " + id + " failed: " + err);
+    });
+  });
+  Promise.all(jobs).then(function () {
+    state.ready = true;
+    document.body.setAttribute("data-ready", "true");
+  });
+})();
