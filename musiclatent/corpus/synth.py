@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from musiclatent.corpus.synth_compose import Plan, draw_plan
-from musiclatent.corpus.synth_dsp import drive, drum_kit, master_fx, place, render_note, smooth
+from musiclatent.corpus.synth_dsp import drive, drum_kit, eq_bus, master_fx, place, render_note
 from musiclatent.corpus.synth_styles import INSTRUMENTS
 from musiclatent.fileio import atomic_path
 
@@ -49,8 +49,8 @@ def _mix(plan: Plan, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     buses: list[tuple[np.ndarray, float]] = []
     if plan.drums:
         kit = drum_kit(plan.kit, sr, rng)
-        gains = {"kick": 1.0, "snare": 0.8, "clap": 0.7, "rim": 0.5, "brush": 0.5, "hat": 0.3, "openhat": 0.3,
-                 "ride": 0.35, "crash": 0.45, "tom": 0.7}
+        gains = {"kick": 1.0, "snare": 0.8, "clap": 0.7, "rim": 0.5, "brush": 0.5, "hat": 0.45, "openhat": 0.4,
+                 "ride": 0.5, "crash": 0.6, "tom": 0.7}
         if plan.kit == "jazz":
             gains.update(kick=0.4, hat=0.4)
         drums = np.zeros(n)
@@ -65,8 +65,9 @@ def _mix(plan: Plan, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
         inst = plan.instruments[part]
         bus = _render_part(notes, inst, n, sr, rng)
         amount = rng.uniform(*drv) if drv[1] > 0 else (rng.uniform(6, 15) if inst == "dist" else 0.0)
-        if amount > 0:
-            bus = smooth(drive(bus, amount), int(rng.integers(2, 5)))  # amp + cabinet-ish lowpass
+        if amount > 0:  # amp: tighten the lows, clip, then a guitar-cabinet band with presence
+            bus = drive(eq_bus(bus, sr, 120, 8000), amount)
+            bus = eq_bus(bus, sr, 90, rng.uniform(4500, 7000), peak_hz=rng.uniform(1500, 3000), peak_db=6)
         buses.append((bus, level))
     mix = np.zeros(n)
     for bus, level in buses:

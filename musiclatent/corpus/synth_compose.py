@@ -271,7 +271,7 @@ def _comp(plan: Plan, grid: Grid, rng: np.random.Generator, chord, on: np.ndarra
                     plan.comp.append((t0 + j * spread, dur, p, vel * (1 if i % 2 == 0 else 0.7)))
             else:
                 gate = 0.5 if kind in ("skank", "offbeat_stab", "power_chug") else 0.95
-                for p in (voices if "power" not in kind else [root + low - (low % 12) - 12 + t for t in tones]):
+                for p in (voices if "power" not in kind else [40 + (root - 4) % 12 + t for t in tones]):
                     plan.comp.append((t0, gate * dur, p, vel))
 
 
@@ -279,7 +279,11 @@ def _lead(plan: Plan, grid: Grid, rng: np.random.Generator, chord, on: np.ndarra
     style = plan.style
     scale = np.array(plan.scale)
     center = int(rng.integers(64, 76))
+    rap = plan.instruments["lead"] == "rap"
+    if rap:
+        center = int(rng.integers(50, 60))
     density = rng.uniform(*style.lead_density)  # notes per beat
+    moves = [-1, 0, 0, 1] if rap else [-2, -1, -1, 0, 1, 1, 2, 3, -3]
     sub = 2 if density > 2.2 else 1  # 16th or 8th grid
     grid_steps = list(range(0, 32, sub))
     n = max(2, min(len(grid_steps), int(round(density * 8))))
@@ -288,7 +292,7 @@ def _lead(plan: Plan, grid: Grid, rng: np.random.Generator, chord, on: np.ndarra
         onsets = sorted(rng.choice(grid_steps, size=n, replace=False))
         degrees, d = [], int(rng.integers(-2, 3))
         for _ in onsets:
-            d = int(np.clip(d + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]), -7, 9))
+            d = int(np.clip(d + rng.choice(moves), -7, 9))
             degrees.append(d)
         return list(zip([int(s) for s in onsets], degrees, strict=True))
 

@@ -21,6 +21,15 @@ def midi_hz(midi: float) -> float:
     return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
 
+def _cycle(amps: np.ndarray) -> np.ndarray:
+    """``sum_k amps[k-1] * sin(2 pi k phase)`` over one cycle of TABLE samples (+ wrap), unit peak."""
+    spec = np.zeros(TABLE // 2 + 1, dtype=complex)
+    spec[1:amps.size + 1] = -0.5j * TABLE * amps
+    wave = np.fft.irfft(spec, TABLE)
+    wave = np.append(wave, wave[0])
+    return wave / max(np.abs(wave).max(), 1e-9)
+
+
 @lru_cache(maxsize=256)
 def _table(shape: str, nharm: int) -> np.ndarray:
     """One band-limited cycle of ``shape`` with ``nharm`` harmonics (plus a wrap sample)."""
@@ -41,9 +50,26 @@ def _table(shape: str, nharm: int) -> np.ndarray:
         amps = 0.6 ** (k - 1)
     else:
         raise ValueError(f"unknown wave shape {shape!r}")
-    phase = np.arange(TABLE + 1) / TABLE
-    wave = np.sin(2 * np.pi * np.outer(phase, k)) @ amps
-    return (wave / max(np.abs(wave).max(), 1e-9)).astype(np.float64)
+    return _cycle(amps)
+
+
+FORMANTS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "a": ((730, 1090, 2440), (1.0, 0.5, 0.25)), "e": ((530, 1840, 2480), (1.0, 0.45, 0.3)),
+    "i": ((300, 2290, 3010), (1.0, 0.3, 0.25)), "o": ((570, 840, 2410), (1.0, 0.6, 0.15)),
+    "u": ((320, 870, 2240), (1.0, 0.35, 0.1)),
+}
+
+
+@lru_cache(maxsize=2048)
+def _voice_table(midi: int, vowel: str, sr: int) -> np.ndarray:
+    """One cycle of a sung vowel: harmonics of the note weighted by three formant resonances."""
+    f0 = midi_hz(midi)
+    k = np.arange(1, max(2, min(64, int(0.45 * sr / f0))) + 1, dtype=np.float64)
+    fk = k * f0
+    freqs, gains = FORMANTS[vowel]
+    res = sum(g / (1 + ((fk - f) / (60 + 0.06 * f)) ** 2) for f, g in zip(freqs, gains, strict=True))
+    amps = (0.08 + res) / k**0.7
+    return _cycle(amps)
 
 
 def _nharm(freq: float, sr: int, cap: int) -> int:
@@ -159,6 +185,14 @@ def render_note(inst: Instrument, midi: float, dur: float, vel: float, sr: int,
         mix = np.exp(-t / max(inst.decay * 0.25, 1e-3))
         y = bright * mix + dark * (1 - mix)
         env = env * np.exp(-t / max(inst.decay * 3, 1e-3))
+    elif inst.kind == "voice":
+        table = _voice_table(int(round(midi)), str(rng.choice(list(FORMANTS))), sr)
+        idx = (phase % 1.0) * TABLE
+        i = idx.astype(np.int64)
+        y = table[i] + (idx - i) * (table[i + 1] - table[i])
+        if rng.uniform() < inst.extra.get("consonants", 0.4):  # a consonant: short noise burst
+            m = min(n, int(rng.uniform(0.015, 0.04) * sr))
+            y[:m] += 0.6 * band_noise(rng, m, sr, 2500, 8000) * np.linspace(1, 0, m)
     elif inst.kind == "sub":
         drop = 1 + 0.6 * np.exp(-t / 0.03)
         y = np.sin(2 * np.pi * np.cumsum(freq * drop) / sr)
@@ -185,6 +219,33 @@ def band_noise(rng: np.random.Generator, n: int, sr: int, lo: float, hi: float) 
     gain = 1 / (1 + (lo / np.maximum(f, 1)) ** 4) / (1 + (f / hi) ** 4)
     y = np.fft.irfft(spec * gain, n=n)
     return y / max(np.abs(y).max(), 1e-9)
+
+
+def fast_len(n: int) -> int:
+    """The smallest ``2^a 3^b 5^c >= n`` (FFT sizes that pocketfft handles quickly)."""
+    best = 1 << int(np.ceil(np.log2(max(n, 1))))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def eq_bus(x: np.ndarray, sr: int, lo: float, hi: float, peak_hz: float = 0.0, peak_db: float = 0.0) -> np.ndarray:
+    """Band-pass ``x`` to ``lo..hi`` Hz (2nd-order-like slopes) with an optional broad boost."""
+    n_fft = fast_len(x.size)
+    spec = np.fft.rfft(x, n_fft)
+    f = np.fft.rfftfreq(n_fft, 1 / sr)
+    gain = 1 / np.sqrt(1 + (lo / np.maximum(f, 1)) ** 4) / np.sqrt(1 + (f / hi) ** 4)
+    if peak_db:
+        gain = gain * 10 ** (peak_db / 20 * np.exp(-np.log2(np.maximum(f, 1) / peak_hz) ** 2))
+    return np.fft.irfft(spec * gain, n_fft)[: x.size]
 
 
 def smooth(x: np.ndarray, k: int) -> np.ndarray:
@@ -252,7 +313,7 @@ def master_fx(x: np.ndarray, sr: int, rng: np.random.Generator, wet: float, rt: 
               cutoff: float, tilt_db: float) -> np.ndarray:
     """Reverb-ish smearing (decaying-noise impulse response) and tone EQ in one FFT pass."""
     n_ir = int(min(rt, 2.5) * sr)
-    n_fft = 1 << int(np.ceil(np.log2(x.size + n_ir)))
+    n_fft = fast_len(x.size + n_ir)
     t = np.arange(n_ir) / sr
     ir = rng.standard_normal(n_ir) * np.exp(-t * 6.9 / max(rt, 0.05))
     ir = smooth(ir, 3)  # a little darker than the dry path
