@@ -1,0 +1,225 @@
+"""``musiclatent encode``, ``decode``, ``evaluate`` and ``latents info``: thin wrappers over
+``musiclatent.latents``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from musiclatent.cli.common import user_errors, workspace
+
+DEVICE_HELP = "auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps ..."
+
+
+def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None) -> tuple[Path, str]:
+    from musiclatent.checkpoint import read_metadata
+
+    if checkpoint is None:
+        if model is None:
+            raise click.UsageError("pass --model NAME (its best checkpoint in the workspace) or --checkpoint PATH")
+        return ws.best_checkpoint(model), model
+    path = Path(checkpoint).expanduser().resolve()
+    meta = read_metadata(path)
+    return path, model or meta.get("model_name") or meta["arch"]
+
+
+def _cache_for(ws, manifest, sample_rate: int):
+    """The workspace's decoded-audio cache for this corpus, if one was built (never built here)."""
+    from musiclatent.corpus.cache import AudioCache, cache_folder
+
+    if cache_folder(ws.cache_dir, manifest.root, sample_rate).is_dir():
+        return AudioCache(ws.cache_dir, manifest.root, sample_rate)
+    return None
+
+
+@click.command()
+@click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint file (default: runs/<model>/best.safetensors in the workspace).")
+@click.option("--data", type=click.Path(exists=True), default=None,
+              help="Corpus folder (default: the corpus the workspace remembers).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Table to write (default: latents/<model>.parquet in the workspace).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Segments per inference batch.")
+@click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Segment length (default: the length the checkpoint was trained on, else 5 s).")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="DataLoader processes reading and decoding audio while the model runs.")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Continue an interrupted encode of the same table (skips finished tracks).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@user_errors
+def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, device, workers, resume, quiet):
+    """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
+    from musiclatent.checkpoint import read_metadata
+    from musiclatent.corpus.manifest import load_manifest
+    from musiclatent.latents.encode import encode_corpus
+    from musiclatent.latents.table import LatentTable
+
+    ws = workspace(ctx)
+    ckpt, name = _checkpoint_and_name(ws, model, checkpoint)
+    rate = int(read_metadata(ckpt).get("sample_rate", 22050))
+    manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
+    target = Path(out).expanduser() if out else ws.latents_path(name)
+    path = encode_corpus(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
+                         segment_seconds=segment_seconds, device=device, workers=workers, resume=resume,
+                         progress=not quiet, cache=_cache_for(ws, manifest, rate),
+                         log=lambda msg: click.echo(msg, err=True))
+    table = LatentTable.open(path)
+    problems = table.problems
+    click.echo(f"wrote {path}: {table.num_rows} segments of {len(table.track_ids())} tracks, "
+               f"latent {table.latent_shape[0]}x{table.latent_shape[1]}"
+               + (f"; {len(problems)} files skipped (see `musiclatent latents info`)" if problems else ""))
+
+
+@click.command()
+@click.argument("table", required=False, type=click.Path(exists=True))
+@click.option("--track", "track_id", default=None, help="Track id to rebuild from its segment rows.")
+@click.option("--latent", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A .npy latent ([C,T'], [S,C,T'] or flattened) to decode with the table's model.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file to write.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for a WAV named after the track/latent when --out is not given "
+                   "(default: decoded/ in the workspace).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to use instead of the one named in the table (must have the same sha256).")
+@click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+@click.pass_context
+@user_errors
+def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
+    """Decode a track of TABLE (default: the workspace's latest table), or a .npy latent, to WAV."""
+    from musiclatent.fileio import inside, safe_name
+    from musiclatent.latents.decode import (
+        decode_latent,
+        decode_to_file,
+        decode_track,
+        load_latent_file,
+        load_table_model,
+    )
+    from musiclatent.latents.table import LatentTable
+
+    if (track_id is None) == (latent is None):
+        raise click.UsageError("pass exactly one of --track ID or --latent FILE.npy")
+    ws = workspace(ctx)
+    lt = LatentTable.open(table or ws.latest_table())
+    model = load_table_model(lt, checkpoint, device)
+    if track_id is not None:
+        wave, sr = decode_track(lt, track_id, model=model)
+        stem = track_id
+    else:
+        meta = lt.metadata
+        wave = decode_latent(load_latent_file(latent), model, lt.latent_shape, length=int(meta["segment_samples"]))
+        sr, stem = int(meta["sample_rate"]), Path(latent).stem
+    if out:
+        target = Path(out).expanduser()
+    else:
+        target = inside(Path(out_dir).expanduser() if out_dir else ws.root / "decoded", safe_name(stem) + ".wav")
+    decode_to_file(target, wave, sr)
+    click.echo(f"wrote {target} ({len(wave) / sr:.2f} s at {sr} Hz)")
+
+
+@click.command()
+@click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to evaluate (default: runs/<model>/best.safetensors).")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Previous checkpoint to compare with (default: last.safetensors beside best, if it differs).")
+@click.option("--data", type=click.Path(exists=True), default=None,
+              help="Corpus folder (default: the corpus the workspace remembers).")
+@click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="test",
+              show_default=True, help="Tracks to measure.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: runs/<model>/eval in the workspace).")
+@click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Segment length (default: the length the checkpoint was trained on).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Segments per batch.")
+@click.option("--max-tracks", type=click.IntRange(min=1), default=None, help="Measure only the first N tracks.")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@user_errors
+def evaluate(ctx, model, checkpoint, baseline, data, split, out, segment_seconds, batch_size, max_tracks,
+             device, quiet):
+    """Measure reconstruction (SI-SDR, MR-STFT, log-mel) beside a same-size resampling codec."""
+    from musiclatent.checkpoint import read_metadata
+    from musiclatent.corpus.manifest import load_manifest
+    from musiclatent.latents.evaluate import evaluate as run_evaluate
+    from musiclatent.latents.evaluate import summarize, write_evaluation
+
+    ws = workspace(ctx)
+    ckpt, name = _checkpoint_and_name(ws, model, checkpoint)
+    rate = int(read_metadata(ckpt).get("sample_rate", 22050))
+    manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
+    df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,
+                      segment_seconds=segment_seconds, device=device, batch_size=batch_size,
+                      max_tracks=max_tracks, progress=not quiet, cache=_cache_for(ws, manifest, rate))
+    folder = Path(out).expanduser() if out else ws.run_dir(name) / "eval"
+    paths = write_evaluation(df, folder)
+    summary, verdict = summarize(df)
+    overall = summary[summary["label"] == "all"]
+    click.echo(overall[["name", "tracks", "si_sdr", "mrstft", "mel"]].to_string(index=False, float_format="%.3f"))
+    for p in df.attrs.get("problems", []):
+        click.echo(f"skipped {p['path']}: {p['reason']}", err=True)
+    if verdict.get("flag"):
+        click.secho(f"WARNING: {name}: {verdict['flag']}", fg="yellow", err=True)
+    click.echo(f"wrote {paths['summary_csv'].parent}")
+
+
+@click.group()
+def latents():
+    """Inspect latent tables."""
+
+
+@latents.command("info")
+@click.argument("table", required=False, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@user_errors
+def info(ctx, table, as_json):
+    """Metadata, row and track counts, labels, latent shape and problems of TABLE (default: latest)."""
+    from musiclatent.latents.table import LatentTable
+
+    lt = LatentTable.open(table or workspace(ctx).latest_table())
+    tracks = lt.tracks()
+    labels = tracks["label"].fillna("(unlabelled)").value_counts().sort_index()
+    splits = tracks["split"].value_counts().sort_index()
+    doc = {"table": str(lt.path), "rows": lt.num_rows, "tracks": len(tracks),
+           "latent_shape": list(lt.latent_shape), "labels": {str(k): int(v) for k, v in labels.items()},
+           "splits": {str(k): int(v) for k, v in splits.items()}, "metadata": lt.metadata}
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    meta = lt.metadata
+    c, t = lt.latent_shape
+    click.echo(f"table        {lt.path}")
+    click.echo(f"model        {meta.get('model')} ({meta.get('arch', meta.get('model'))}), "
+               f"checkpoint {meta.get('checkpoint')} sha256 {str(meta.get('checkpoint_sha256'))[:12]}")
+    click.echo(f"latent       {c} x {t} = {c * t} values per segment of {meta.get('segment_seconds')} s "
+               f"at {meta.get('sample_rate')} Hz")
+    click.echo(f"rows         {doc['rows']} segments, {doc['tracks']} tracks")
+    click.echo("splits       " + ", ".join(f"{k} {v}" for k, v in doc["splits"].items()))
+    click.echo("labels       " + ", ".join(f"{k} {v}" for k, v in doc["labels"].items()))
+    click.echo(f"corpus       {meta.get('corpus_root')}")
+    click.echo(f"created      {meta.get('created')} by musiclatent {meta.get('musiclatent_version')} "
+               f"(format {meta.get('format_version')})")
+    problems = lt.problems
+    click.echo(f"problems     {len(problems)}")
+    for p in problems:
+        click.echo(f"  {p['path']}: {p['reason']}")
+
+
+@latents.command("validate")
+@click.argument("table", required=False, type=click.Path(exists=True))
+@click.pass_context
+@user_errors
+def validate(ctx, table):
+    """Read every file of TABLE and check its schema and metadata."""
+    from musiclatent.latents.table import LatentTable
+
+    lt = LatentTable.open(table or workspace(ctx).latest_table()).validate(deep=True)
+    click.echo(f"{lt.path}: ok ({lt.num_rows} rows)")
