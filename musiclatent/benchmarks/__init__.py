@@ -1,0 +1,1 @@
+"""Benchmarks that ship with musiclatent (run through `musiclatent benchmark ...`)."""

@@ -1,0 +1,280 @@
+"""The quality benchmark: train every model for the same wall-clock budget on one synthetic corpus,
+then measure reconstruction, genre information and speed on the held-out test split.
+
+``run_quality(out_dir, models=..., budget_s=...)`` returns a ``QualityResult`` whose ``table`` is a
+rate-distortion table (one row per model, plus reference rows: the same-size resampling codec at
+every compression, Opus at the nearest bitrate when ffmpeg has libopus, the MFCC probe baseline
+and EnCodec's encoder speed), and writes ``quality.csv``, ``quality.md``, ``quality.json`` and the
+``rate_distortion`` chart into ``out_dir``.
+
+kbit/s counts latent values per second x 16 bits (``22050 / scale * 16 / 1000``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192")
+COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "probe_acc",
+           "enc_xrt", "dec_xrt", "enc_vs_encodec", "params", "epochs", "train_s", "note")
+METRICS = ("si_sdr", "mrstft", "mel")
+BITS_PER_VALUE = 16
+
+
+@dataclass
+class QualityResult:
+    """The benchmark's table and where its files went."""
+
+    table: Any  # pandas.DataFrame with COLUMNS
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def kbps_of(scale: float, sample_rate: int = 22050) -> float:
+    """kbit/s of a latent at encoding scale 1/``scale`` with 16-bit values."""
+    return sample_rate / scale * BITS_PER_VALUE / 1000
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    return {c: values.get(c) for c in COLUMNS}
+
+
+def _metrics(ref, est, sample_rate: int) -> dict[str, float]:
+    from musiclatent.metrics.audio import mel_distance, mrstft_distance, si_sdr
+
+    return {"si_sdr": float(si_sdr(ref, est).mean()), "mrstft": float(mrstft_distance(ref, est, sample_rate).mean()),
+            "mel": float(mel_distance(ref, est, sample_rate).mean())}
+
+
+def _stack(dataset) -> tuple[Any, list[str], list[str]]:
+    """All segments of a ``SegmentDataset``: ``(waves[N, 1, T], labels, track_ids)``."""
+    import torch
+
+    waves, labels, tracks = [], [], []
+    for i in range(len(dataset)):
+        wave, _label, meta = dataset[i]
+        waves.append(wave)
+        labels.append(str(meta["label"]))
+        tracks.append(meta["track_id"])
+    return torch.stack(waves), labels, tracks
+
+
+def _timed(fn, batches) -> tuple[list, float]:
+    import torch
+
+    outs = []
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for b in batches:
+            outs.append(fn(b))
+    return outs, time.perf_counter() - t0
+
+
+def evaluate_model(model, waves, sample_rate: int, batch_size: int = 4) -> dict[str, float]:
+    """Reconstruction metrics (mean over segments) and encode/decode speed (x real time)."""
+    import torch
+
+    model.eval()
+    batches = list(torch.split(waves, batch_size))
+    with torch.no_grad():  # warm-up (allocator, weight-norm caches)
+        model.decode(model.encode(batches[0][:1]), length=waves.shape[-1])
+    latents, enc_s = _timed(model.encode, batches)
+    recon, dec_s = _timed(lambda z: model.decode(z, length=waves.shape[-1]), latents)
+    seconds = waves.shape[0] * waves.shape[-1] / sample_rate
+    out = _metrics(waves, torch.cat(recon), sample_rate)
+    out.update(enc_xrt=seconds / enc_s, dec_xrt=seconds / dec_s)
+    return out
+
+
+def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8) -> tuple[np.ndarray, list[str]]:
+    """Pooled (per-channel mean+std over time, averaged over segments) vector per track."""
+    import torch
+
+    from musiclatent.latents.pooling import pool_track
+
+    with torch.no_grad():
+        lat = torch.cat([encode(b) for b in torch.split(waves, batch_size)]).numpy()
+    order = list(dict.fromkeys(tracks))
+    idx = {t: [i for i, x in enumerate(tracks) if x == t] for t in order}
+    return np.stack([pool_track(lat[idx[t]], "meanstd") for t in order]), order
+
+
+def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Cross-validated logistic-regression accuracy (the ``probe`` analysis's own procedure)."""
+    from musiclatent.analyses.probe import cross_validate, scores
+
+    pred, _ = cross_validate(X, np.asarray(y), folds=5, seed=seed)
+    return scores(np.asarray(y), pred)["accuracy"]
+
+
+def mfcc_vectors(waves, tracks: list[str], sample_rate: int) -> np.ndarray:
+    """MFCC mean+std per segment, averaged over each track's segments (the probe baseline)."""
+    from musiclatent.analyses.features import mfcc_vector
+
+    feats = np.stack([mfcc_vector(w[0].numpy(), sample_rate) for w in waves])
+    order = list(dict.fromkeys(tracks))
+    return np.stack([feats[[i for i, x in enumerate(tracks) if x == t]].mean(axis=0) for t in order])
+
+
+def nominal_scale(model, sample_rate: int = 22050) -> float:
+    """Encoding scale on a long input (one hour), where padding to the hop no longer counts."""
+    return float(model.encoding_scale(sample_rate * 3600))
+
+
+def _family(name: str) -> str:
+    return name.rstrip("0123456789") or name
+
+
+def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAULT_MODELS, budget_s: float = 120.0,
+                tracks_per_genre: int = 6, seconds: float = 10.0, segment_seconds: float = 5.0, seed: int = 0,
+                epochs: int | None = None, opus: bool = True, encodec: bool = True, charts: bool = True,
+                progress: bool = True) -> QualityResult:
+    """Train each of ``models`` for ``budget_s`` seconds on a synthetic corpus and evaluate them.
+
+    The corpus (``tracks_per_genre`` x 10 genres x ``seconds``) is synthesised into
+    ``out_dir/corpus`` (kept and reused), models train into ``out_dir/runs/<model>`` with their own
+    recipe (``epochs`` overrides the recipe's epoch count), and the best-validation checkpoint of each
+    is evaluated on the test split.
+    """
+    import pandas as pd
+    import torch
+
+    from musiclatent.benchmarks import references as refs
+    from musiclatent.checkpoint import load_checkpoint
+    from musiclatent.corpus.dataset import SegmentDataset
+    from musiclatent.corpus.manifest import load_manifest
+    from musiclatent.corpus.synth import synthesize_corpus
+    from musiclatent.plugins import get_registry
+    from musiclatent.training.trainer import train
+    from musiclatent.workspace import Workspace
+
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    registry = get_registry()
+    for name in models:
+        registry.architecture(name)  # unknown names fail before any work
+    sr = 22050
+    corpus = out / "corpus"
+    synthesize_corpus(corpus, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, progress=progress)
+    ws = Workspace.open(out / "ws")
+    manifest = load_manifest(ws, corpus, sample_rate=sr, progress=False)
+    test = SegmentDataset(manifest, split="test", sample_rate=sr, segment_seconds=segment_seconds,
+                          cache_dir=ws.cache_dir)
+    every = SegmentDataset(manifest, split=None, sample_rate=sr, segment_seconds=segment_seconds,
+                           cache_dir=ws.cache_dir)
+    test_waves, _, _ = _stack(test)
+    all_waves, all_labels, all_tracks = _stack(every)
+    track_label = dict(zip(all_tracks, all_labels, strict=True))
+    labels = np.array([track_label[t] for t in dict.fromkeys(all_tracks)])
+
+    rows: list[dict[str, Any]] = []
+    scales: set[int] = set()
+    for name in models:
+        result = train(name, workspace=ws, data=corpus, out_dir=out / "runs" / name, epochs=epochs,
+                       segment_seconds=segment_seconds, seed=seed, time_budget_s=budget_s, progress=progress,
+                       charts=False)
+        model, _meta = load_checkpoint(result.best_checkpoint)
+        scale = nominal_scale(model, sr)
+        scales.add(int(round(scale)))
+        X, _ = track_vectors(model.encode, all_waves, all_tracks)
+        rows.append(_row(name=name, family=_family(name), kind="model", compression=f"1/{scale:.4g}",
+                         kbps=kbps_of(scale, sr), **evaluate_model(model, test_waves, sr),
+                         probe_acc=probe_accuracy(X, labels, seed),
+                         params=int(sum(p.numel() for p in model.parameters())),
+                         epochs=result.epochs_completed, train_s=result.seconds,
+                         note=f"best of {result.epochs_completed} epochs ({result.status})"))
+        del model
+
+    mfcc = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr), labels, seed)
+    rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc,
+                     note="probe baseline: MFCC mean+std (40 values per track)"))
+    ffmpeg = refs.ffmpeg_opus_available() if opus else None
+    for scale in sorted(scales):
+        rec = refs.resample_codec(test_waves, scale)
+        rows.append(_row(name=f"resample{scale}", family="resample", kind="reference", compression=f"1/{scale}",
+                         kbps=kbps_of(scale, sr), **_metrics(test_waves, rec, sr),
+                         note=f"resample to {sr / scale:g} Hz and back"))
+        if ffmpeg:
+            wanted = kbps_of(scale, sr)
+            dec, measured = refs.opus_roundtrip(test_waves, wanted, sr, ffmpeg)
+            used = refs.opus_bitrate(wanted)
+            floor = " (Opus's floor is 6 kbit/s)" if used > wanted else ""
+            rows.append(_row(name=f"opus{scale}", family="opus", kind="reference", compression=f"~1/{scale}",
+                             kbps=measured, **_metrics(test_waves, dec, sr),
+                             note=f"libopus -b:a {used:g}k for {wanted:.3g} kbit/s{floor}; kbps measured"))
+    speed = refs.encodec_encode_speed(test_waves, sr) if encodec else None
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    if speed:
+        mask = table["kind"] == "model"
+        table.loc[mask, "enc_vs_encodec"] = table.loc[mask, "enc_xrt"] / speed["enc_xrt"]
+        table.loc[len(table)] = _row(name="encodec24", family="encodec", kind="reference", enc_xrt=speed["enc_xrt"],
+                                     enc_vs_encodec=1.0, params=int(speed["params"]),
+                                     note="EnCodec 24 kHz encoder network only, random weights")
+    info = {"models": list(models), "budget_s": budget_s, "tracks_per_genre": tracks_per_genre, "seconds": seconds,
+            "segment_seconds": segment_seconds, "seed": seed, "test_segments": int(test_waves.shape[0]),
+            "tracks": int(len(labels)), "torch_threads": torch.get_num_threads(), "opus": bool(ffmpeg),
+            "encodec": speed}
+    files = write_outputs(table, out, info, charts=charts)
+    return QualityResult(table=table, out_dir=out, files=files, info=info)
+
+
+def format_table(table) -> str:
+    """The table as Markdown (numbers rounded, empty cells blank)."""
+    shown = table.drop(columns=["note"]).copy()
+    for col in shown.columns:
+        if shown[col].dtype.kind == "f" or col in ("si_sdr", "mrstft", "mel", "kbps", "probe_acc", "enc_xrt",
+                                                    "dec_xrt", "enc_vs_encodec", "train_s"):
+            shown[col] = [("" if v is None or v != v else f"{float(v):.3g}") for v in shown[col]]
+    shown = shown.fillna("").astype(str).replace({"None": "", "nan": ""})
+    head = "| " + " | ".join(shown.columns) + " |"
+    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    body = ["| " + " | ".join(r) + " |" for r in shown.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def rate_distortion_chart(table):
+    """kbit/s (log) vs each reconstruction metric, one panel per metric, coloured by family."""
+    from musiclatent.charts import alt
+
+    a = alt()
+    data = table[table["kbps"].notna()].melt(id_vars=["name", "family", "kind", "kbps", "compression"],
+                                            value_vars=list(METRICS), var_name="metric", value_name="value")
+    data = data[data["value"].notna()].astype({"value": float, "kbps": float})
+    return a.Chart(data).mark_line(point=True).encode(
+        x=a.X("kbps:Q", scale=a.Scale(type="log"), title="kbit/s (latent values/s x 16 bits)"),
+        y=a.Y("value:Q", title=None),
+        color=a.Color("family:N", title="model"),
+        strokeDash=a.StrokeDash("kind:N", title="kind"),
+        tooltip=["name", "compression", a.Tooltip("kbps:Q", format=".3g"), "metric", a.Tooltip("value:Q", format=".3g")],
+    ).properties(width=260, height=220).facet(
+        column=a.Column("metric:N", title="SI-SDR dB (higher better) | MR-STFT, mel distance (lower better)"),
+    ).resolve_scale(y="independent").properties(title="Rate-distortion after the same training budget")
+
+
+def write_outputs(table, out: Path, info: dict[str, Any], charts: bool = True) -> dict[str, Path]:
+    """``quality.csv``, ``quality.md``, ``quality.json`` and the chart, written atomically."""
+    import json
+
+    from musiclatent.fileio import atomic_write_text, inside
+
+    files = {"csv": inside(out, "quality.csv"), "md": inside(out, "quality.md"), "json": inside(out, "quality.json")}
+    atomic_write_text(files["csv"], table.to_csv(index=False))
+    atomic_write_text(files["md"], format_table(table) + "\n")
+    records = json.loads(table.to_json(orient="records"))
+    atomic_write_text(files["json"], json.dumps({"info": info, "rows": records}, indent=2, default=str))
+    if charts:
+        from musiclatent.charts import save_chart
+
+        for fmt, path in save_chart(rate_distortion_chart(table), out, "rate_distortion").items():
+            files[f"chart_{fmt}"] = path
+    return files
+
+
+__all__ = ["COLUMNS", "DEFAULT_MODELS", "QualityResult", "evaluate_model", "format_table", "kbps_of",
+           "probe_accuracy", "rate_distortion_chart", "run_quality", "track_vectors"]
