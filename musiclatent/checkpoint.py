@@ -93,8 +93,17 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
         from musiclatent.plugins import get_registry
 
         registry = get_registry()
-    spec = registry.architecture(meta["arch"])
-    model = spec.build(**meta.get("config", {}))
+    arch = meta.get("arch")
+    if arch not in registry.architectures:
+        known = ", ".join(sorted(registry.architectures)) or "none"
+        raise CheckpointError(
+            f"{path}: made by architecture {arch!r}, which no installed plugin registers "
+            f"(registered: {known}); install the plugin that provides it"
+        )
+    try:
+        model = registry.architecture(arch).build(**meta.get("config", {}))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its config does not build {arch!r}: {exc}") from None
     try:
         state = load_file(str(path), device="cpu")
         model.load_state_dict(state, strict=True)

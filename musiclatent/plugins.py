@@ -64,7 +64,10 @@ def _build(entry_points: bool) -> pluggy.PluginManager:
                 if pm.is_registered(plugin):
                     continue
                 pm.register(plugin, name=ep.name)
+                pm.check_pending()  # e.g. a hookimpl for a hook that does not exist
             except Exception as exc:  # a broken plugin must not take the others down
+                if pm.has_plugin(ep.name):
+                    pm.unregister(name=ep.name)
                 broken[ep.name] = f"{dist}: {type(exc).__name__}: {exc}"
                 continue
             dists[ep.name] = dist
@@ -97,21 +100,25 @@ def collect(pm: pluggy.PluginManager | None = None) -> Registry:
             dist = _dist_of(plugin_name) or "unknown distribution"
             pending: list = []
 
-            def register(spec, _pending=pending, _cls=cls):
+            def register(spec, _pending=pending, _cls=cls, _hook=hook_name):
                 if not isinstance(spec, _cls):
                     raise RegistryError(
-                        f"{hook_name} must register {_cls.__name__} objects, got {type(spec).__name__}"
+                        f"{_hook} must register {_cls.__name__} objects, got {type(spec).__name__}"
                     )
                 _pending.append(spec)
 
             try:
-                impl.function(register=register)
+                # pluggy lets an implementation accept a subset of the hook's arguments
+                impl.function(**({"register": register} if "register" in impl.argnames else {}))
+                stamped = [type(spec)(**{**spec.__dict__, "plugin": plugin_name, "distribution": dist})
+                           for spec in pending]
+                for spec in stamped:
+                    registry.validate(spec)
             except Exception as exc:
                 registry.broken[plugin_name] = f"{dist}: {hook_name} raised {type(exc).__name__}: {exc}"
                 continue
-            for spec in pending:
-                stamped = type(spec)(**{**spec.__dict__, "plugin": plugin_name, "distribution": dist})
-                registry.add(stamped)
+            for spec in stamped:
+                registry.add(spec)  # a duplicate name between plugins is a loud error
     return registry
 
 

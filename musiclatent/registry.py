@@ -108,14 +108,18 @@ class Registry:
     analyses: dict[str, AnalysisSpec] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
 
-    def add(self, spec: ArchitectureSpec | AnalysisSpec) -> None:
-        table = self.architectures if isinstance(spec, ArchitectureSpec) else self.analyses
+    def validate(self, spec: ArchitectureSpec | AnalysisSpec) -> None:
+        """Raise ``RegistryError`` if ``spec`` is not a spec or its name is invalid."""
         if not isinstance(spec, (ArchitectureSpec, AnalysisSpec)):
-            raise RegistryError(f"plugin {spec!r} registered an object that is not a spec")
-        if not spec.name or not spec.name.replace("-", "_").replace(".", "_").isidentifier():
+            raise RegistryError(f"plugin registered {spec!r}, an object that is not a spec")
+        if not isinstance(spec.name, str) or not spec.name.replace("-", "_").replace(".", "_").isidentifier():
             raise RegistryError(
                 f"plugin {spec.plugin!r} registered {spec.kind} with invalid name {spec.name!r}"
             )
+
+    def add(self, spec: ArchitectureSpec | AnalysisSpec) -> None:
+        self.validate(spec)
+        table = self.architectures if isinstance(spec, ArchitectureSpec) else self.analyses
         if spec.name in table:
             other = table[spec.name]
             raise RegistryError(
