@@ -67,6 +67,18 @@ def run_analysis(name: str, *, table, out_dir: str | os.PathLike | None = None, 
     from musiclatent.plugins import get_registry
 
     spec = get_registry().analysis(name)
+    return run_spec(spec, table=table, out_dir=out_dir, workspace=workspace, pooling=pooling,
+                    seed=seed, device=device, formats=formats, **options)
+
+
+def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace=None,
+             pooling: str = "meanstd", seed: int = 0, device: str = "auto",
+             formats: Iterable[str] = ("html", "png"), **options: Any) -> Path:
+    """``run_analysis`` for an ``AnalysisSpec`` object (registered or not)."""
+    from musiclatent.latents.pooling import check_pooling
+
+    name = spec.name
+    check_pooling(pooling)
     known = {opt.name.replace("-", "_") for opt in spec.options}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -175,13 +187,14 @@ def _write_outputs(result: AnalysisResult, folder: Path, formats: tuple[str, ...
     from musiclatent.corpus.audio import write_audio
 
     outputs: list[dict] = []
-    used: set[str] = {"index"}
+    used: set[str] = {"index"}  # chart files (.json) must not collide with index.json
     for name, chart in result.charts.items():
         stem = _unique(name, used)
         chart_formats = tuple(dict.fromkeys((*formats, "json")))
         written = save_chart(chart, folder, stem, formats=chart_formats)
         outputs.append({"kind": "chart", "name": str(name),
                         "files": {fmt: p.relative_to(folder).as_posix() for fmt, p in written.items()}})
+    used = set()  # tables (.csv/.parquet) and audio (.wav) cannot collide with charts
     for name, frame in result.tables.items():
         stem = _unique(name, used)
         files = {"csv": _write_table(frame, inside(folder, stem + ".csv"), "csv")}
@@ -190,6 +203,7 @@ def _write_outputs(result: AnalysisResult, folder: Path, formats: tuple[str, ...
         outputs.append({"kind": "table", "name": str(name), "rows": int(len(frame)),
                         "columns": [str(c) for c in frame.columns],
                         "files": {k: v.relative_to(folder).as_posix() for k, v in files.items()}})
+    used = set()
     for name, (wave, rate) in result.audio.items():
         stem = _unique(name, used)
         target = inside(folder, stem + ".wav")
@@ -233,4 +247,4 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["open_table", "run_analysis", "write_result"]
+__all__ = ["open_table", "run_analysis", "run_spec", "write_result"]

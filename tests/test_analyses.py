@@ -1,0 +1,184 @@
+"""The built-in analyses: conformance over every registered analysis, and the scores they compute."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def model_table(tmp_path_factory):
+    """40 tracks x 2 segments of tone WAVs, encoded by the tiny codec into latents [4, 8]."""
+    from musiclatent import plugins
+    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
+
+    plugins.reset()
+    register_tiny_codec()
+    table = tiny_model_table(tmp_path_factory.mktemp("tiny"), n_tracks=40, n_labels=4)
+    yield table
+    plugins.reset()
+
+
+@pytest.fixture
+def codec(model_table):
+    from musiclatent.analysis.testing import register_tiny_codec
+
+    register_tiny_codec()  # after a test reset the plugins
+    return model_table
+
+
+def _registered():
+    from musiclatent.plugins import collect, get_plugin_manager, reset
+
+    reset()
+    names = sorted(collect(get_plugin_manager(entry_points=False)).analyses)
+    reset()
+    return names
+
+
+BUILTIN = ("pca", "umap", "cluster", "neighbors", "interpolate", "probe", "views")
+
+
+def test_every_builtin_is_registered():
+    assert set(BUILTIN) <= set(_registered())
+
+
+@pytest.mark.parametrize("name", _registered())
+def test_conformance(name, codec, tmp_path):
+    """Every registered analysis runs on the tiny table and writes what it declares."""
+    from musiclatent.analysis.conformance import check_analysis
+
+    index = check_analysis(name, codec, out_dir=tmp_path / name)
+    assert index["analysis"] == name
+    assert index["pooling"] == "meanstd"
+    assert index["outputs"]
+    assert index["table"]["checkpoint_sha256"]
+
+
+def test_cluster_scores_meaningful_on_clustered_table(codec, tmp_path):
+    from musiclatent.analysis.runner import run_analysis
+
+    out = run_analysis("cluster", table=codec, out_dir=tmp_path / "c", formats=("html",), k_max=6)
+    summary = json.loads((out / "index.json").read_text())["summary"]
+    assert summary["k_at_labels"] == 4
+    assert summary["kmeans_nmi"] > 0.6
+    assert summary["kmeans_purity"] > 0.6
+
+
+def test_neighbors_query_twin_first(codec, tmp_path):
+    """A query file identical to a corpus track finds that track first, at distance ~0."""
+    import pandas as pd
+
+    from musiclatent.analysis.runner import run_analysis
+
+    src = codec.parent / "corpus" / "genre2" / "genre2.00006.wav"
+    query = tmp_path / "outside.wav"
+    query.write_bytes(src.read_bytes())
+    out = run_analysis("neighbors", table=codec, out_dir=tmp_path / "n", formats=("html",),
+                       query=(str(query),), k=3)
+    q = pd.read_csv(out / "query_neighbors.csv")
+    assert q.iloc[0]["neighbor_id"] == "genre2/genre2.00006"
+    assert q.iloc[0]["distance"] < 1e-4
+    assert list(q["rank"]) == [1, 2, 3]
+
+
+def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
+    import soundfile as sf
+
+    from musiclatent.analysis.runner import run_analysis
+
+    out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "i", formats=("html",), steps=3,
+                       mode="slerp", centroid=("genre1",), **{"from": "genre0/genre0.00000", "to": "genre3/genre3.00003"})
+    index = json.loads((out / "index.json").read_text())
+    wavs = sorted(p.name for p in out.glob("*.wav"))
+    assert wavs == ["centroid_genre1.wav", "step_00.wav", "step_01.wav", "step_02.wav"]
+    assert index["summary"]["from_track"] == "genre0/genre0.00000"
+    wave, rate = sf.read(out / "step_00.wav")
+    assert rate == 8000 and len(wave) == 256
+
+
+def test_unknown_track_is_a_clear_error(codec, tmp_path):
+    from musiclatent.analysis import AnalysisError
+    from musiclatent.analysis.runner import run_analysis
+
+    with pytest.raises(AnalysisError, match="not in the latent table"):
+        run_analysis("views", table=codec, out_dir=tmp_path / "v", formats=("html",), track=("nope",))
+    assert not (tmp_path / "v").exists()
+
+
+def test_probe_separable_vs_shuffled():
+    from musiclatent.analyses.probe import cross_validate, scores
+    from musiclatent.analysis.testing import synthetic_latents
+    from musiclatent.latents.pooling import pool_track
+
+    lat, labels = synthetic_latents(n_tracks=60, n_labels=3, seed=1)
+    X = np.stack([pool_track(t, "meanstd") for t in lat])
+    y = np.asarray(labels, dtype=str)
+    pred, k = cross_validate(X, y, folds=5, seed=0)
+    assert k == 5
+    assert scores(y, pred)["accuracy"] > 0.95
+    shuffled = np.random.default_rng(0).permutation(y)
+    noise = np.random.default_rng(1).normal(size=X.shape)
+    pred, _ = cross_validate(noise, shuffled, folds=5, seed=0)
+    assert scores(shuffled, pred)["accuracy"] < 0.6  # chance is 1/3
+
+
+def test_probe_folds_clipped_to_smallest_class():
+    from musiclatent.analyses.probe import cross_validate
+
+    X = np.random.default_rng(0).normal(size=(13, 4))
+    y = np.array(["a"] * 10 + ["b"] * 3)
+    _, k = cross_validate(X, y, folds=5)
+    assert k == 3
+
+
+def test_precision_at_k_hand_made():
+    from musiclatent.metrics.retrieval import chance_precision, precision_at_k, precision_by_label
+
+    labels = ["a", "a", "b", "b"]
+    idx = np.array([[1, 2], [2, 0], [3, 0], [0, 1]])
+    np.testing.assert_allclose(precision_at_k(labels, idx), [0.5, 0.5, 0.5, 0.0])
+    np.testing.assert_allclose(precision_at_k(labels, idx, k=1), [1.0, 0.0, 1.0, 0.0])
+    by = precision_by_label(labels, idx)
+    assert by == {"a": 0.5, "b": 0.25, "overall": 0.375}
+    assert chance_precision(labels) == pytest.approx(1 / 3)
+
+
+def test_purity_and_scores_hand_made():
+    from musiclatent.metrics.retrieval import cluster_scores, contingency, purity
+
+    labels = ["a", "a", "a", "b", "b", "c"]
+    clusters = [0, 0, 1, 1, 1, 1]
+    assert purity(labels, clusters) == pytest.approx((2 + 2) / 6)
+    assert contingency(labels, clusters).tolist() == [[2, 0, 0], [1, 2, 1]]
+    perfect = cluster_scores(labels, ["x", "x", "x", "y", "y", "z"])
+    assert perfect == {"ari": 1.0, "nmi": pytest.approx(1.0), "purity": 1.0}
+
+
+def test_nearest_matches_sklearn():
+    from sklearn.neighbors import NearestNeighbors
+
+    from musiclatent.analyses.neighbors import nearest
+
+    X = np.random.default_rng(3).normal(size=(50, 6)).astype(np.float32)
+    for metric in ("cosine", "euclidean"):
+        d, i = nearest(X, X, 4, metric, exclude_self=True)
+        nn = NearestNeighbors(n_neighbors=5, metric=metric, algorithm="brute").fit(X)
+        dd, ii = nn.kneighbors(X)
+        np.testing.assert_array_equal(i, ii[:, 1:])
+        np.testing.assert_allclose(d, dd[:, 1:], atol=1e-4)
+
+
+def test_slerp_ends_and_norm():
+    from musiclatent.analyses.interpolate import slerp
+
+    a = np.array([[1.0, 0.0]], dtype=np.float32)
+    b = np.array([[0.0, 1.0]], dtype=np.float32)
+    np.testing.assert_allclose(slerp(a, b, 0.0), a, atol=1e-6)
+    np.testing.assert_allclose(slerp(a, b, 1.0), b, atol=1e-6)
+    assert np.linalg.norm(slerp(a, b, 0.5)) == pytest.approx(1.0)
