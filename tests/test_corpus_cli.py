@@ -61,3 +61,38 @@ def test_synth_then_scan(tmp_path):
     result = CliRunner().invoke(cli, ["-w", str(tmp_path / "ws"), "corpus", "scan", str(out), "--json"])
     doc = json.loads(result.output)
     assert doc["tracks"] == 10 and len(doc["tracks_per_label"]) == 10 and doc["problems"] == 0
+
+
+def test_corpus_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from musiclatent.cli import main\n"
+            "try:\n    main(['corpus', 'scan', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules and 'pandas' not in sys.modules, 'heavy import'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--quick" in result.stdout
+
+
+def test_problem_names_print_on_one_line(tmp_path):
+    import os
+
+    root = gtzan_like(tmp_path / "c", per_genre=1, seconds=0.2)
+    (root / "two\nlines.wav").write_text("not audio")
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.wav"), "wb") as fh:
+        fh.write(b"x")
+    result = CliRunner().invoke(cli, ["-w", str(tmp_path / "ws"), "corpus", "scan", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "two\\nlines.wav: not a readable audio file" in result.output
+    assert "caf\\xe9.wav: file name is not valid UTF-8" in result.output
+
+
+def test_scan_of_folder_without_audio_fails_clearly(tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "bad.wav").write_text("text")
+    result = CliRunner().invoke(cli, ["-w", str(tmp_path / "ws"), "corpus", "scan", str(root)])
+    assert result.exit_code == 1
+    assert "no usable audio files" in result.output and "bad.wav: not a readable audio file" in result.output
+    assert not (tmp_path / "ws" / "manifest.parquet").exists()

@@ -40,11 +40,18 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
     Prints tracks per label, total duration, sample rates and channels seen, split sizes and
     every problem file with its reason. Problem files are skipped, never fatal.
     """
+    from musiclatent.corpus.audio import AUDIO_EXTENSIONS
     from musiclatent.corpus.manifest import scan_corpus
 
     ws = workspace(ctx)
     manifest = scan_corpus(path, labels_csv, sample_rate=sample_rate, jobs=jobs, quick=quick,
                            seed=seed, progress=not as_json)
+    if manifest.tracks.empty:
+        for p in manifest.problems.to_dict("records"):
+            click.echo(f"  {p['path']}: {p['reason']}", err=True)
+        raise click.ClickException(
+            f"no usable audio files under {manifest.root} ({len(manifest.problems)} problem(s) above; "
+            f"audio extensions: {' '.join(AUDIO_EXTENSIONS)}); nothing was written")
     manifest.save(ws.manifest_path)
     ws.update(corpus=manifest.meta["source"], labels=manifest.labels, sample_rate=sample_rate,
               labels_csv=manifest.meta.get("labels_csv"), split_seed=seed)

@@ -6,9 +6,13 @@ import os
 
 
 def printable(path: str | bytes | os.PathLike) -> str:
-    """``path`` as text that can always be printed and stored (undecodable bytes become ``\\xNN``)."""
+    """``path`` as one line of text that can always be printed and stored.
+
+    Undecodable bytes become ``\\xNN`` and control characters (newlines, escapes) their escape.
+    """
     text = os.fsdecode(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class CorpusError(Exception):

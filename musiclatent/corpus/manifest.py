@@ -37,8 +37,12 @@ def _object_labels(values) -> pd.Series:
                      dtype=object)
 
 
+_NUMERIC = {"duration_s": "float64", "sample_rate": "int64", "channels": "int64", "frames": "int64",
+            "size": "int64", "mtime": "float64"}
+
+
 def _empty_tracks() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in TRACK_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=_NUMERIC.get(c, "object")) for c in TRACK_COLUMNS})
 
 
 @dataclass
@@ -213,8 +217,7 @@ def scan_corpus(
     if len(tracks):
         tracks["label"] = _object_labels(tracks["label"])
         tracks["split"] = assign_splits(list(tracks["track_id"]), list(tracks["label"]), seed=seed)
-        tracks = tracks.astype({"duration_s": "float64", "sample_rate": "int64", "channels": "int64",
-                                "frames": "int64", "size": "int64", "mtime": "float64"})
+        tracks = tracks.astype(_NUMERIC)
     problem_df = pd.DataFrame([{"path": printable(p), "reason": r} for p, r in problems],
                               columns=PROBLEM_COLUMNS)
     meta = {"source": str(Path(root).expanduser().resolve()), "layout": found.layout, "quick": bool(quick), "scanned_at": time.time(),
