@@ -182,3 +182,15 @@ def test_slerp_ends_and_norm():
     np.testing.assert_allclose(slerp(a, b, 0.0), a, atol=1e-6)
     np.testing.assert_allclose(slerp(a, b, 1.0), b, atol=1e-6)
     assert np.linalg.norm(slerp(a, b, 0.5)) == pytest.approx(1.0)
+
+
+def test_changed_checkpoint_is_refused(codec, tmp_path):
+    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analysis.testing import tiny_model_table
+    from musiclatent.checkpoint import CheckpointError
+
+    table = tiny_model_table(tmp_path / "t", n_tracks=8, n_labels=2)
+    ckpt = tmp_path / "t" / "tiny.safetensors"
+    ckpt.write_bytes(ckpt.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(CheckpointError, match="sha256"):
+        run_analysis("interpolate", table=table, out_dir=tmp_path / "o", formats=("html",))

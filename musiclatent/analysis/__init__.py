@@ -111,34 +111,18 @@ class AnalysisContext:
     def load_model(self):
         """The model that made the table (checkpoint from the metadata, sha256 checked; cached)."""
         if "model" not in self._cache:
-            try:
-                from musiclatent.latents.decode import load_table_model
-            except ImportError:  # decode module not available: load the checkpoint directly
-                load_table_model = _load_table_model
-            model = load_table_model(self.table)
-            if isinstance(model, tuple):  # (model, metadata)
-                model = model[0]
-            from musiclatent.model import select_device
+            from musiclatent.latents.decode import load_table_model
 
-            model = model.to(select_device(self.device))
-            self._cache["model"] = model.eval()
+            self._cache["model"] = load_table_model(self.table, device=self.device).eval()
         return self._cache["model"]
 
     def decode(self, latent):
-        """Decode one latent ``[C, T']`` (or a batch ``[B, C, T']``) to a float32 waveform."""
-        import numpy as np
-        import torch
+        """Decode one latent ``[C, T']`` to a float32 wave ``[segment_samples]``
+        (``[S, C, T']``: the segments decoded and joined in order)."""
+        from musiclatent.latents.decode import decode_latent
 
-        model = self.load_model()
-        lat = np.asarray(latent, dtype=np.float32)
-        batch = torch.from_numpy(lat[None] if lat.ndim == 2 else lat)
-        param = next(model.parameters(), None)
-        if param is not None:
-            batch = batch.to(param.device)
-        with torch.no_grad():
-            wave = model.decode(batch, length=self.segment_samples())
-        wave = wave.detach().cpu().numpy().astype(np.float32)
-        return wave.reshape(-1) if lat.ndim == 2 else wave.reshape(len(lat), -1)
+        return decode_latent(latent, self.load_model(), latent_shape=self.latent_shape,
+                             length=self.segment_samples())
 
     def segment_samples(self) -> int:
         """Samples per segment the table was encoded with."""
@@ -178,18 +162,6 @@ class AnalysisContext:
 
         wave = self.read_audio(Path(path).expanduser().resolve())
         return pool_track(self.encode_wave(wave), self.pooling)
-
-
-def _load_table_model(table):
-    """The checkpoint named in the table metadata, refused when its sha256 differs."""
-    from musiclatent.checkpoint import load_checkpoint
-
-    meta = dict(table.metadata)
-    if not meta.get("checkpoint"):
-        raise AnalysisError(f"{getattr(table, 'path', 'the table')}: metadata names no checkpoint; "
-                            "this analysis needs the model that made the table")
-    model, _ = load_checkpoint(meta["checkpoint"], expected_sha256=meta.get("checkpoint_sha256"))
-    return model
 
 
 __all__ = ["AnalysisContext", "AnalysisError", "AnalysisResult"]
