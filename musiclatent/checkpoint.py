@@ -127,4 +127,9 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path}: unreadable training state ({type(exc).__name__}: {exc})") from None
+        # torch's message is many lines and suggests weights_only=False: keep only the first line
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(
+            f"{path}: unreadable training state ({type(exc).__name__}: {first}); "
+            "it is not loaded (arbitrary objects are never unpickled); resume from another run"
+        ) from None
