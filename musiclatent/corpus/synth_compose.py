@@ -128,7 +128,7 @@ def _arrangement(style: Style, rng: np.random.Generator, bars: int, phrase: int)
         n = int(rng.choice([2, 4]))
         on["drums"][:n] = False
         on["lead"][:n] = False
-        on["bass"][:n] = rng.uniform() < 0.5
+        on["bass"][:n] = rng.uniform() < 0.75
     if rng.uniform() < 0.15 and bars > phrase * 2:  # breakdown
         s = phrase * int(rng.integers(1, bars // phrase))
         on["drums"][s:s + phrase // 2] = False
@@ -233,6 +233,8 @@ def _comp(plan: Plan, grid: Grid, rng: np.random.Generator, chord, on: np.ndarra
         hits = [(s, 1) for s in (2, 6, 10, 14)]
     elif kind == "skank":
         hits = [(s, 1) for s in ((4, 12) if rng.uniform() < 0.5 else (2, 6, 10, 14))]
+    elif kind == "bubble":  # reggae organ shuffle: off-8th pairs of short chops
+        hits = [(s, 1) for s in (2, 3, 6, 7, 10, 11, 14, 15)]
     elif kind == "shuffle_stab":
         hits = [(s, 2) for s in ((4, 12) if rng.uniform() < 0.5 else (2, 6, 10, 14))]
     elif kind == "lofi_stab":
@@ -270,7 +272,7 @@ def _comp(plan: Plan, grid: Grid, rng: np.random.Generator, chord, on: np.ndarra
                 for j, p in enumerate(order):
                     plan.comp.append((t0 + j * spread, dur, p, vel * (1 if i % 2 == 0 else 0.7)))
             else:
-                gate = 0.5 if kind in ("skank", "offbeat_stab", "power_chug") else 0.95
+                gate = {"skank": 0.8, "bubble": 0.6, "offbeat_stab": 0.5, "power_chug": 0.5}.get(kind, 0.95)
                 for p in (voices if "power" not in kind else [40 + (root - 4) % 12 + t for t in tones]):
                     plan.comp.append((t0, gate * dur, p, vel))
 

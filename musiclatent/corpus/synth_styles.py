@@ -184,7 +184,7 @@ STYLES: dict[str, Style] = {
         chord_bars=(1, 2), drums=("boombap",), kit="808", bass=("sub_hits",), bass_inst=("sub",),
         comp=("lofi_stab", "pad"), comp_inst=("epiano", "piano", "pad"), lead_inst=("rap", "rap", "rap", "bell", "flute"),
         lead_density=(2.0, 4.0), lead_prob=0.75, reverb=(0.05, 0.15), cutoff=(3500, 7000), tilt=(-1.5, 0.0),
-        noise_db=(-50, -38), levels=(0, -1, -8, -8), crackle=True),
+        noise_db=(-50, -38), levels=(0, -4, -8, -5), crackle=True),
     "jazz": Style(
         tempo=(100, 210), swing8=(0.6, 1.0), swing16=(0, 0), scales=("dorian", "mixolydian", "major"),
         progressions=(((2, "m7"), (7, "7"), (0, "maj7"), (0, "maj7")),
@@ -214,8 +214,8 @@ STYLES: dict[str, Style] = {
         progressions=(((0, "maj"), (5, "maj")), ((0, "min"), (5, "min")), ((0, "maj"), (2, "min")),
                       ((0, "maj"), (5, "maj"), (7, "maj"), (5, "maj"))),
         chord_bars=(1, 2), drums=("one_drop", "steppers"), kit="reggae", bass=("reggae",),
-        bass_inst=("finger_bass", "sub", "synth_bass"), comp=("skank",), comp_inst=("organ", "elec", "epiano"),
-        lead_inst=("voice", "voice", "flute", "organ", "brass"), lead_density=(0.5, 1.5), lead_prob=0.4, reverb=(0.1, 0.3),
+        bass_inst=("finger_bass", "sub", "synth_bass"), comp=("skank", "skank", "bubble"), comp_inst=("organ", "elec", "epiano"),
+        lead_inst=("voice", "voice", "flute", "organ", "brass"), lead_density=(0.5, 1.5), lead_prob=0.5, reverb=(0.15, 0.35),
         cutoff=(4500, 8000), tilt=(-1.5, 0.0), levels=(-2, 0, -6, -7)),
     "rock": Style(
         tempo=(100, 150), swing8=(0, 0.1), swing16=(0, 0), scales=("mixolydian", "major", "pent_minor"),
