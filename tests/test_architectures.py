@@ -175,3 +175,15 @@ def test_models_command_lists_the_seed_models():
     assert rows["alt2"]["latent_values"] == 55216
     text = CliRunner().invoke(cli, ["models"])
     assert text.exit_code == 0 and "autoencoder_alt4" in text.output
+
+
+@pytest.mark.parametrize("name", sorted(SEED_SIZES))
+def test_factory_defaults_equal_spec_defaults(name):
+    """``musiclatent.models.seed.AltN()`` called directly builds the same model as the registry."""
+    from musiclatent.model import count_parameters
+    from musiclatent.models import seed
+
+    direct = getattr(seed, name.capitalize())()
+    built = get_registry().architecture(name).build()
+    assert direct.latent_shape(SEED_LENGTH) == built.latent_shape(SEED_LENGTH)
+    assert count_parameters(direct) == count_parameters(built)

@@ -178,9 +178,25 @@ class LinearConvAutoencoder(AudioAutoencoder):
 # Factories named after the registry entries (``ArchitectureSpec.factory`` points here).
 Alt1 = InterpolatingConvAutoencoder
 Alt2 = PoolingConvAutoencoder
-Alt3 = LinearConvAutoencoder
-Alt4 = LinearConvAutoencoder
-Alt5 = LinearConvAutoencoder
+
+
+def Alt3(strides: Sequence[int] = (2, 3), width: int = 32, latent_channels: int = 4,  # noqa: N802
+         sample_rate: int = 22050) -> LinearConvAutoencoder:
+    """Net3 ``autoencoder_alt3``: linear, 4 x T/6 latent (scale 1/1.5)."""
+    return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
+
+
+def Alt4(strides: Sequence[int] = (2, 3, 5), width: int = 32, latent_channels: int = 10,  # noqa: N802
+         sample_rate: int = 22050) -> LinearConvAutoencoder:
+    """Net4 ``autoencoder_alt4``: linear, 10 x T/30 latent (scale 1/3)."""
+    return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
+
+
+def Alt5(strides: Sequence[int] = (3, 3, 4), width: int = 32, latent_channels: int = 3,  # noqa: N802
+         sample_rate: int = 22050) -> LinearConvAutoencoder:
+    """Net5 ``autoencoder_alt5``: linear, 3 x T/36 latent (scale 1/11.998)."""
+    return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
+
 
 __all__ = [
     "Alt1", "Alt2", "Alt3", "Alt4", "Alt5",
