@@ -23,8 +23,11 @@ def loss_chart(history: list[dict[str, Any]], title: str = "Loss per epoch"):
             for r in history for split, key in (("train", "train_loss"), ("validation", "val_loss"))
             if r.get(key) is not None and np.isfinite(r[key]) and r[key] > 0]
     df = pd.DataFrame(rows, columns=["epoch", "split", "loss"])
+    epochs = sorted(set(df["epoch"]))
+    axis = (altair.Axis(values=epochs, format="d") if len(epochs) <= 20
+            else altair.Axis(tickMinStep=1, format="d"))
     return altair.Chart(df, title=title).mark_line(point=True).encode(
-        x=altair.X("epoch:Q", title="epoch", axis=altair.Axis(tickMinStep=1)),
+        x=altair.X("epoch:Q", title="epoch", axis=axis),
         y=altair.Y("loss:Q", title="loss", scale=altair.Scale(type="log")),
         color=altair.Color("split:N", title=None),
         tooltip=["epoch:Q", "split:N", altair.Tooltip("loss:Q", format=".5g")],
@@ -74,9 +77,11 @@ def reconstruction_chart(recon_dir: str | Path, sample_rate: int, max_panels: in
     df = pd.DataFrame(rows)
     altair = alt()
     order = list(dict.fromkeys(df.sort_values("order")["panel"]))
-    return altair.Chart(df, title="Reconstruction of the reference segment by epoch (log-mel, dB)").mark_rect().encode(
-        x=altair.X("t:O", title="time (s)", axis=altair.Axis(labels=False, ticks=False)),
-        y=altair.Y("mel:O", title="mel band", sort="descending", axis=altair.Axis(labels=False, ticks=False)),
+    return altair.Chart(df, title="Reconstruction of the reference segment by epoch (log-mel, dB)").mark_rect(strokeWidth=0).encode(
+        x=altair.X("t:O", title="time", scale=altair.Scale(paddingInner=0),
+                   axis=altair.Axis(labels=False, ticks=False, grid=False)),
+        y=altair.Y("mel:O", title="mel band", sort="descending", scale=altair.Scale(paddingInner=0),
+                   axis=altair.Axis(labels=False, ticks=False, grid=False)),
         color=altair.Color("db:Q", title="dB", scale=altair.Scale(scheme="magma")),
         facet=altair.Facet("panel:N", title=None, sort=order, columns=3),
     ).properties(width=220, height=90)
