@@ -98,20 +98,25 @@ def spectrogram_frame(wave: np.ndarray, sample_rate: int, kind: str = "mel", n_m
     db = 10.0 * np.log10(np.maximum(spec, 1e-10))
     frames = np.array_split(np.arange(db.shape[1]), min(max_frames, db.shape[1]))
     db = np.stack([db[:, f].mean(axis=1) for f in frames], axis=1)
-    times = np.array([f[0] * hop / sample_rate for f in frames])
+    times = np.array([f[0] * hop / sample_rate for f in frames] + [(frames[-1][-1] + 1) * hop / sample_rate])
+    edges = np.append(freqs, freqs[-1] + (freqs[-1] - freqs[-2] if len(freqs) > 1 else 1.0))
     rows, cols = np.meshgrid(np.arange(db.shape[0]), np.arange(db.shape[1]), indexing="ij")
-    return pd.DataFrame({"time_s": times[cols.ravel()].round(4), "bin": rows.ravel(),
-                         "freq_hz": freqs[rows.ravel()].round(1), "db": db.ravel().round(2)})
+    r, c = rows.ravel(), cols.ravel()
+    return pd.DataFrame({"time_s": times[c].round(4), "time_end": times[c + 1].round(4),
+                         "bin": r, "bin_end": r + 1, "freq_hz": edges[r].round(1),
+                         "freq_end": edges[r + 1].round(1), "db": db.ravel().round(2)})
 
 
 def waveform_frame(wave: np.ndarray, sample_rate: int, points: int = 800):
-    """``time_s, lo, hi``: a min/max envelope of ``wave`` in ``points`` bins (for area charts)."""
+    """``time_s, lo, hi, mid``: a min/max envelope of ``wave`` in ``points`` bins (for area charts)."""
     import pandas as pd
 
     wave = np.asarray(wave, dtype=np.float32).reshape(-1)
     bins = np.array_split(np.arange(len(wave)), min(points, max(1, len(wave))))
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "time_s": [b[0] / sample_rate for b in bins],
         "lo": [float(wave[b].min()) for b in bins],
         "hi": [float(wave[b].max()) for b in bins],
     })
+    frame["mid"] = (frame["lo"] + frame["hi"]) / 2
+    return frame

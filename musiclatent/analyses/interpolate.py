@@ -114,8 +114,8 @@ def run(ctx, steps: int = 8, mode: str = "linear", centroid: tuple = (), **ends)
                          "rms": float(np.sqrt(np.mean(np.square(wave))))})
         specs = pd.concat(frames, ignore_index=True)
         chart = altair.Chart(specs).mark_rect().encode(
-            x=altair.X("time_s:O", title="time (s)", axis=altair.Axis(labels=False, ticks=False)),
-            y=altair.Y("bin:O", title="mel band", sort="descending", axis=altair.Axis(labels=False, ticks=False)),
+            x=altair.X("time_s:Q", title="time (s)"), x2="time_end:Q",
+            y=altair.Y("bin:Q", title="mel band"), y2="bin_end:Q",
             color=altair.Color("db:Q", title="dB", scale=altair.Scale(scheme="magma")),
             tooltip=["step:N", "time_s:Q", "freq_hz:Q", altair.Tooltip("db:Q", format=".1f")],
         ).properties(width=120, height=90).facet(

@@ -28,15 +28,19 @@ def reconstruct(ctx, track_id: str) -> np.ndarray:
 def _panel(frame, chart_title: str, kind: str):
     altair = alt()
     if kind == "wave":
-        return altair.Chart(frame, title=chart_title).mark_area(color="#4c78a8").encode(
+        base = altair.Chart(frame, title=chart_title).encode(
             x=altair.X("time_s:Q", title="time (s)"),
-            y=altair.Y("lo:Q", title="amplitude", scale=altair.Scale(domain=[-1, 1])),
-            y2="hi:Q", tooltip=[altair.Tooltip("time_s:Q", format=".2f"), "lo:Q", "hi:Q"],
-        ).properties(width=320, height=120)
+            tooltip=[altair.Tooltip("time_s:Q", format=".3f"), altair.Tooltip("lo:Q", format=".3f"),
+                     altair.Tooltip("hi:Q", format=".3f")],
+        )
+        area = base.mark_area(color="#4c78a8", opacity=0.6).encode(
+            y=altair.Y("lo:Q", title="amplitude", scale=altair.Scale(domain=[-1, 1])), y2="hi:Q")
+        line = base.mark_line(color="#4c78a8", strokeWidth=0.8).encode(y="mid:Q")
+        return (area + line).properties(width=320, height=120)
+    y, y2, y_title = ("bin", "bin_end", "mel band") if kind == "mel" else ("freq_hz", "freq_end", "frequency (Hz)")
     return altair.Chart(frame, title=chart_title).mark_rect().encode(
-        x=altair.X("time_s:O", title="time (s)", axis=altair.Axis(labelOverlap=True, format=".1f")),
-        y=altair.Y("bin:O", title="mel band" if kind == "mel" else "frequency bin", sort="descending",
-                   axis=altair.Axis(labels=False, ticks=False)),
+        x=altair.X("time_s:Q", title="time (s)"), x2="time_end:Q",
+        y=altair.Y(f"{y}:Q", title=y_title), y2=f"{y2}:Q",
         color=altair.Color("db:Q", title="dB", scale=altair.Scale(scheme="magma")),
         tooltip=[altair.Tooltip("time_s:Q", format=".2f"), altair.Tooltip("freq_hz:Q", title="Hz"),
                  altair.Tooltip("db:Q", format=".1f")],
