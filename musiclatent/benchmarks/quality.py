@@ -123,8 +123,9 @@ def mfcc_vectors(waves, tracks: list[str], sample_rate: int) -> np.ndarray:
 
 
 def nominal_scale(model, sample_rate: int = 22050) -> float:
-    """Encoding scale on a long input (one hour), where padding to the hop no longer counts."""
-    return float(model.encoding_scale(sample_rate * 3600))
+    """Encoding scale on a long input (a multiple of the hop, or one hour), free of padding effects."""
+    hop = int(getattr(model, "hop", 1) or 1)
+    return float(model.encoding_scale(hop * 100_000 if hop > 1 else sample_rate * 3600))
 
 
 def _family(name: str) -> str:
@@ -134,13 +135,14 @@ def _family(name: str) -> str:
 def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAULT_MODELS, budget_s: float = 120.0,
                 tracks_per_genre: int = 6, seconds: float = 10.0, segment_seconds: float = 5.0, seed: int = 0,
                 epochs: int | None = None, opus: bool = True, encodec: bool = True, charts: bool = True,
-                progress: bool = True) -> QualityResult:
+                progress: bool = True, corpus: str | Path | None = None) -> QualityResult:
     """Train each of ``models`` for ``budget_s`` seconds on a synthetic corpus and evaluate them.
 
     The corpus (``tracks_per_genre`` x 10 genres x ``seconds``) is synthesised into
     ``out_dir/corpus`` (kept and reused), models train into ``out_dir/runs/<model>`` with their own
     recipe (``epochs`` overrides the recipe's epoch count), and the best-validation checkpoint of each
-    is evaluated on the test split.
+    is evaluated on the test split. ``corpus`` uses an existing labelled corpus folder instead
+    (nothing is synthesised).
     """
     import pandas as pd
     import torch
@@ -160,8 +162,10 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     for name in models:
         registry.architecture(name)  # unknown names fail before any work
     sr = 22050
-    corpus = out / "corpus"
-    synthesize_corpus(corpus, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, progress=progress)
+    if corpus is None:
+        corpus = out / "corpus"
+        synthesize_corpus(corpus, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, progress=progress)
+    corpus = Path(corpus).expanduser().resolve()
     ws = Workspace.open(out / "ws")
     manifest = load_manifest(ws, corpus, sample_rate=sr, progress=False)
     test = SegmentDataset(manifest, split="test", sample_rate=sr, segment_seconds=segment_seconds,
@@ -216,7 +220,7 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
         table.loc[len(table)] = _row(name="encodec24", family="encodec", kind="reference", enc_xrt=speed["enc_xrt"],
                                      enc_vs_encodec=1.0, params=int(speed["params"]),
                                      note="EnCodec 24 kHz encoder network only, random weights")
-    info = {"models": list(models), "budget_s": budget_s, "tracks_per_genre": tracks_per_genre, "seconds": seconds,
+    info = {"models": list(models), "corpus": str(corpus), "budget_s": budget_s, "tracks_per_genre": tracks_per_genre, "seconds": seconds,
             "segment_seconds": segment_seconds, "seed": seed, "test_segments": int(test_waves.shape[0]),
             "tracks": int(len(labels)), "torch_threads": torch.get_num_threads(), "opus": bool(ffmpeg),
             "encodec": speed}

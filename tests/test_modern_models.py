@@ -1,0 +1,177 @@
+"""The modern architectures (wave12/48/192, mel12/48/192), their layers, recipe and the quality benchmark."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+from musiclatent.plugins import get_registry  # noqa: E402
+
+SR = 22050
+MODERN = {"wave12": 12, "wave48": 48, "wave192": 192, "mel12": 12, "mel48": 48, "mel192": 192}
+LENGTH = 768 * 29  # a multiple of every modern hop (48, 192, 384, 768), about 1 s
+
+
+def test_all_modern_models_are_registered():
+    archs = get_registry().architectures
+    assert set(MODERN) <= set(archs)
+    for name in MODERN:
+        assert "modern" in archs[name].tags
+
+
+@pytest.mark.parametrize("name", sorted(MODERN))
+def test_latent_values_per_second_are_exact(name):
+    model = get_registry().architecture(name).build().eval()
+    x = torch.randn(1, 1, LENGTH) * 0.1
+    with torch.no_grad():
+        z = model.encode(x)
+        y = model.decode(z, length=LENGTH)
+    assert tuple(z.shape[1:]) == model.latent_shape(LENGTH)
+    assert z.numel() / (LENGTH / SR) == pytest.approx(SR / MODERN[name], rel=1e-12)
+    assert model.encoding_scale(LENGTH) == pytest.approx(MODERN[name])
+    assert y.shape == (1, 1, LENGTH) and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", ["wave192", "mel192"])
+def test_any_length_round_trips_to_the_same_length(name):
+    model = get_registry().architecture(name).build().eval()
+    for length in (1, 1001, 4097):
+        with torch.no_grad():
+            y = model(torch.randn(2, 1, length) * 0.1)
+        assert y.shape == (2, 1, length)
+
+
+def test_layers_keep_lengths_and_the_stft_pair_is_exact():
+    from musiclatent.models.layers import DownBlock, UpBlock, frame_stft, overlap_add
+
+    for stride in range(1, 7):
+        x = torch.randn(1, 4, stride * 9)
+        y = DownBlock(4, 6, stride)(x)
+        assert y.shape == (1, 6, 9)
+        assert UpBlock(6, 4, stride)(y).shape == (1, 4, stride * 9)
+    window = torch.hann_window(768)
+    wave = torch.randn(2, 1, 192 * 12)
+    spec = frame_stft(wave, 768, 192, window)
+    assert spec.shape == (2, 385, 12)
+    assert torch.allclose(overlap_add(spec, 768, 192, window), wave, atol=1e-5)
+
+
+def test_snake_is_identity_plus_a_periodic_bump_and_trains_alpha():
+    from musiclatent.models.layers import Snake1d
+
+    snake = Snake1d(3)
+    x = torch.linspace(-3, 3, 30).reshape(1, 3, 10)
+    y = snake(x)
+    assert torch.allclose(y, x + torch.sin(x).pow(2), atol=1e-6)
+    y.sum().backward()
+    assert snake.alpha.grad is not None and snake.alpha.grad.abs().sum() > 0
+
+
+def test_unknown_activation_and_bad_strides_are_clear_errors():
+    from musiclatent.models.layers import activation
+    from musiclatent.models.modern import WaveAutoencoder
+
+    with pytest.raises(ValueError, match="unknown activation"):
+        activation("swish9", 4)
+    with pytest.raises(ValueError, match="strides"):
+        WaveAutoencoder(strides=[0])
+
+
+@pytest.mark.parametrize("name", ["wave12", "mel12"])
+def test_recipe_loss_builds_and_gradients_reach_every_parameter(name):
+    from musiclatent.losses import build_loss
+
+    spec = get_registry().architecture(name)
+    recipe = dict(spec.recipe)
+    assert recipe["optimizer"] in ("adam", "adamw", "sgd")
+    assert recipe["scheduler"]["name"] in ("step", "cosine", "none")
+    loss_fn = build_loss(recipe["loss"], SR)
+    model = spec.build()
+    x = torch.randn(2, 1, 4096) * 0.1
+    loss = loss_fn(model(x), x)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing
+
+
+def _peak_hz(wave: torch.Tensor) -> float:
+    spectrum = torch.fft.rfft(wave.flatten() * torch.hann_window(wave.numel())).abs()
+    return float(spectrum.argmax()) * SR / wave.numel()
+
+
+def test_mel_model_learns_the_pitch_of_a_sine():
+    from musiclatent.losses import build_loss
+
+    torch.manual_seed(0)
+    spec = get_registry().architecture("mel12")
+    model = spec.build()
+    t = torch.arange(192 * 40) / SR
+    sine = (0.5 * torch.sin(2 * math.pi * 440.0 * t)).reshape(1, 1, -1)
+    loss_fn = build_loss(spec.recipe["loss"], SR)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(80):
+        opt.zero_grad()
+        loss = loss_fn(model(sine), sine)
+        first = float(loss.detach()) if first is None else first
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        out = model(sine)
+    assert out.shape == sine.shape and torch.isfinite(out).all()
+    assert float(loss.detach()) < first
+    assert abs(_peak_hz(out) - 440.0) < 30.0
+
+
+def test_benchmark_help_lists_its_options():
+    from click.testing import CliRunner
+
+    from musiclatent.cli import cli
+
+    result = CliRunner().invoke(cli, ["benchmark", "quality", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--models", "--budget-s", "--opus", "--encodec", "--out", "--threads"):
+        assert option in result.output
+
+
+def test_benchmark_rejects_unknown_models_before_training(tmp_path):
+    from click.testing import CliRunner
+
+    from musiclatent.cli import cli
+
+    result = CliRunner().invoke(cli, ["benchmark", "quality", "--models", "nosuchmodel", "--out", str(tmp_path / "q")])
+    assert result.exit_code == 1
+    assert "unknown model 'nosuchmodel'" in result.output
+    assert not (tmp_path / "q" / "runs").exists()
+
+
+def test_quality_benchmark_smoke(tmp_path, tiny_corpus):
+    from musiclatent.benchmarks.quality import COLUMNS, format_table, kbps_of, run_quality
+    from musiclatent.benchmarks.references import ffmpeg_opus_available
+
+    result = run_quality(tmp_path / "q", models=["wave48", "mel12"], budget_s=1.0, segment_seconds=1.0, epochs=1,
+                         corpus=tiny_corpus, encodec=False, charts=False, progress=False)
+    table = result.table
+    assert tuple(table.columns) == COLUMNS
+    rows = table.set_index("name")
+    assert {"wave48", "mel12", "mfcc", "resample12", "resample48"} <= set(rows.index)
+    assert rows.loc["mel12", "compression"] == "1/12"
+    assert rows.loc["wave48", "kbps"] == pytest.approx(kbps_of(48)) == pytest.approx(7.35)
+    assert rows.loc["resample12", "kbps"] == pytest.approx(29.4)
+    for name in ("wave48", "mel12", "resample12"):
+        assert math.isfinite(rows.loc[name, "mel"]) and math.isfinite(rows.loc[name, "si_sdr"])
+    assert 0.0 <= rows.loc["mfcc", "probe_acc"] <= 1.0
+    assert rows.loc["mel12", "enc_xrt"] > 0
+    has_opus = ffmpeg_opus_available() is not None
+    assert ("opus48" in rows.index) == has_opus
+    if has_opus:
+        assert "-b:a 7.35k" in rows.loc["opus48", "note"]  # 7.35 kbit/s is inside Opus's 6..510 range
+    md = format_table(table)
+    assert md.splitlines()[0].startswith("| name | family | kind | compression | kbps")
+    assert (tmp_path / "q" / "quality.csv").exists() and (tmp_path / "q" / "quality.json").exists()
+    assert (tmp_path / "q" / "runs" / "wave48" / "best.safetensors").exists()
