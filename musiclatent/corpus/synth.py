@@ -52,7 +52,7 @@ def _mix(plan: Plan, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
         gains = {"kick": 1.0, "snare": 0.8, "clap": 0.7, "rim": 0.5, "brush": 0.5, "hat": 0.45, "openhat": 0.4,
                  "ride": 0.5, "crash": 0.6, "tom": 0.7}
         if plan.kit == "jazz":
-            gains.update(kick=0.4, hat=0.4)
+            gains.update(kick=0.4, hat=0.4, ride=0.3)
         drums = np.zeros(n)
         for t0, name, vel in plan.drums:
             place(drums, t0, vel * gains[name] * kit[name], sr)
