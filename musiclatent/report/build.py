@@ -269,7 +269,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
         if out is None:
             parts.append(placeholder(name))
             continue
-        extra = ""
+        extra, after = "", ""
         if name == "umap":
             if not out.charts:
                 coords = out.table("coordinates", "umap")
@@ -277,9 +277,9 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
                 if frame is not None and {"x", "y"} <= set(frame.columns):
                     chart_id = add_chart(_scatter_spec(frame))
                     extra = f'<figure class="chart"><div id="{chart_id}" class="vega"></div></figure>'
-            extra += ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
+            after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
-        parts.append(section(out, sc, extra_top=extra))
+        parts.append(section(out, sc, extra_top=extra, extra_after_charts=after))
 
     poolings = sorted({str(o.meta["pooling"]) for o in analyses.values() if o.meta.get("pooling")})
     provenance = {

@@ -218,7 +218,7 @@ def _neighbors_view(out: AnalysisOutputs, sc: SectionContext) -> tuple[str, tupl
     return view, (stem,)
 
 
-def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "") -> str:
+def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "") -> str:
     """The HTML of one analysis section."""
     name = out.name
     title = TITLES.get(name, out.index.get("description") or name)
@@ -233,6 +233,7 @@ def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "") -> st
         f'<ul class="notes">{notes}</ul>' if notes else "",
         _metrics(out),
         _charts(out, sc),
+        extra_after_charts,
         special,
         _audio(out, sc),
         _tables(out, sc, skip_tables),

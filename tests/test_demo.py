@@ -1,0 +1,44 @@
+"""``musiclatent demo --fast`` end to end: synth -> scan -> train -> encode -> analyses -> report,
+and a second run skips every finished step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_fast_end_to_end_and_resumes(tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    from musiclatent.cli import cli
+    from musiclatent.pipeline import DEMO_ANALYSES, run_demo
+
+    ws_root = tmp_path / "ws"
+    result = CliRunner().invoke(cli, ["--workspace", str(ws_root), "demo", "--fast"])
+    assert result.exit_code == 0, result.output
+    index = ws_root / "report" / "index.html"
+    assert f"report: {index}" in result.output
+    page = index.read_text()
+    for name in DEMO_ANALYSES:
+        assert f'id="sec-{name}"' in page
+        assert f'id="sec-{name}" class="missing"' not in page
+        assert (ws_root / "analyses" / name / "index.json").is_file()
+    assert (ws_root / "runs" / "alt5" / "best.safetensors").is_file()
+    assert (ws_root / "latents" / "alt5.parquet").is_file()
+    previews = list((ws_root / "report" / "audio" / "tracks").iterdir())
+    assert len(previews) == 20  # 10 genres x 2 tracks, each clickable on the map
+    manifest = json.loads((ws_root / "report" / "report.json").read_text())
+    assert manifest["provenance"]["model"] == "alt5"
+    assert len(manifest["provenance"]["checkpoint sha256"]) == 64
+
+    lines: list[str] = []
+    again = run_demo(ws_root, fast=True, progress=False, log=lines.append)
+    status = {s["step"]: s["status"] for s in again.steps}
+    assert [s for s, v in status.items() if v == "done"] == ["build the report"], status
+    assert again.report == index and index.is_file()
+    assert any("skipped (already done)" in line for line in lines)
