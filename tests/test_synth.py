@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from musiclatent.corpus.errors import CorpusError
 from musiclatent.corpus.synth import GENRES, render_track, synthesize_corpus, track_seed
 from musiclatent.corpus.synth_dsp import Instrument, fast_len, render_note
 
@@ -77,11 +78,14 @@ def test_unknown_genre_is_a_clear_value_error():
         synthesize_corpus("unused", tracks_per_genre=1, seconds=1.0, genres=["blues", "polka"], progress=False)
 
 
-def test_bad_lengths_are_value_errors(tmp_path):
+def test_bad_arguments_are_value_errors_the_cli_prints_as_one_line(tmp_path):
     with pytest.raises(ValueError, match="seconds"):
         render_track("pop", 0, seconds=0)
     with pytest.raises(ValueError, match="tracks_per_genre"):
         synthesize_corpus(tmp_path, tracks_per_genre=-1, progress=False)
+    with pytest.raises(CorpusError, match="8000 Hz"):
+        synthesize_corpus(tmp_path, tracks_per_genre=1, sample_rate=2000, progress=False)
+    assert not (tmp_path / "genres").exists()
 
 
 def test_corpus_layout_and_wav_format(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclatent.corpus.errors import CorpusError
 from musiclatent.corpus.synth_compose import Plan, draw_plan
 from musiclatent.corpus.synth_dsp import drive, drum_kit, eq_bus, master_fx, place, render_note
 from musiclatent.corpus.synth_styles import INSTRUMENTS
@@ -22,9 +23,13 @@ GENRES: tuple[str, ...] = ("blues", "classical", "country", "disco", "hiphop", "
 PEAK = 10 ** (-1 / 20)  # -1 dBFS
 
 
+class SynthArgumentError(CorpusError, ValueError):
+    """A bad argument to the synthesizer (unknown genre, bad length or rate); a ``ValueError``."""
+
+
 def _check_genre(genre: str) -> None:
     if genre not in GENRES:
-        raise ValueError(f"unknown genre {genre!r}: choose one of {', '.join(GENRES)}")
+        raise SynthArgumentError(f"unknown genre {genre!r}: choose one of {', '.join(GENRES)}")
 
 
 def _rng(genre: str, seed: int) -> np.random.Generator:
@@ -94,9 +99,9 @@ def render_track(genre: str, seed: int, seconds: float = 30.0, sample_rate: int 
     """
     _check_genre(genre)
     if not seconds > 0:
-        raise ValueError(f"seconds must be positive, got {seconds}")
+        raise SynthArgumentError(f"seconds must be positive, got {seconds}")
     if sample_rate < 8000:
-        raise ValueError(f"sample_rate must be at least 8000 Hz, got {sample_rate}")
+        raise SynthArgumentError(f"sample_rate must be at least 8000 Hz, got {sample_rate}")
     rng = _rng(genre, seed)
     n = int(round(seconds * sample_rate))
     plan, _grid, offset = draw_plan(genre, rng, seconds)
@@ -141,9 +146,11 @@ def synthesize_corpus(out: str | Path, tracks_per_genre: int = 10, seconds: floa
     for g in genres:
         _check_genre(g)
     if tracks_per_genre < 0:
-        raise ValueError(f"tracks_per_genre must be >= 0, got {tracks_per_genre}")
+        raise SynthArgumentError(f"tracks_per_genre must be >= 0, got {tracks_per_genre}")
     if not seconds > 0:
-        raise ValueError(f"seconds must be positive, got {seconds}")
+        raise SynthArgumentError(f"seconds must be positive, got {seconds}")
+    if sample_rate < 8000:
+        raise SynthArgumentError(f"sample_rate must be at least 8000 Hz, got {sample_rate}")
     frames = int(round(seconds * sample_rate))
     root = Path(out) / "genres"
     jobs = [(g, i, root / g / f"{g}.{i:05d}.wav") for g in genres for i in range(tracks_per_genre)]
