@@ -185,7 +185,7 @@ def evaluation_chart(summary):
                         var_name="metric", value_name="value")
     return altair.Chart(data).mark_bar().encode(
         x=altair.X("value:Q", title=None),
-        y=altair.Y("name:N", title=None),
+        y=altair.Y("name:N", title=None, axis=altair.Axis(labelLimit=320)),
         color=altair.Color("system:N"),
         tooltip=["name", "label", "metric", altair.Tooltip("value:Q", format=".3f"), "tracks"],
     ).properties(width=180, height=60).facet(
