@@ -109,3 +109,20 @@ def test_bad_grid_is_refused(tmp_path, tiny_arch):
         gridsearch(["tiny"], [], [5], workspace=tmp_path / "ws")
     with pytest.raises(GridSearchError):
         gridsearch(["tiny"], [0.1], [0], workspace=tmp_path / "ws")
+
+
+def test_cli_gridsearch_twice_retrains_nothing_the_second_time(tmp_path, tiny_corpus, tiny_arch):
+    from click.testing import CliRunner
+
+    from musiclatent.cli import cli
+
+    args = ["--workspace", str(tmp_path / "ws"), "gridsearch", "--models", "tiny", "--lrs", "0.01,0.001",
+            "--epochs", "1,2", "--data", str(tiny_corpus), "--segment-seconds", "1", "--max-segments", "8"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "2 trained now, 0 reused" in first.output and "best validation loss" in first.output
+    second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    assert "0 trained now, 2 reused" in second.output
+    bad = CliRunner().invoke(cli, [*args[:5], "--lrs", "fast", "--epochs", "1"])
+    assert bad.exit_code != 0 and "comma-separated" in bad.output
