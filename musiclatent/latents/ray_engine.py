@@ -1,0 +1,349 @@
+"""Encode a corpus on Ray Data: the same table as ``encode_corpus``, written as a folder of parts.
+
+The track manifest becomes a Ray Dataset (blocks of ``tracks_per_task`` tracks). A callable class,
+``TrackEncoder``, runs in an actor pool (``map_batches(..., concurrency=N)``): each actor loads the
+checkpoint once (its bytes travel through the object store, so workers need no copy of it),
+then reads, segments and encodes one block of tracks per call with the single-machine engine's
+``TrackDataset`` and batched inference. Actors return Arrow rows; the driver streams them, in
+manifest order, into the ``LatentTableWriter``'s partial folder (``.<name>.partial/part-*.parquet``,
+the same part files, schema and metadata as the local engine), then writes ``musiclatent.json``
+and renames the folder onto ``out``. ``LatentTable.open(out)`` reads the folder like a file.
+
+Audio is read by the workers: on a cluster the corpus root must be the same path on every node
+(a shared filesystem). An interrupted run resumes from the partial folder (either engine's).
+Ray is an optional extra (``pip install "musiclatent[ray]"``) imported only here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musiclatent.latents.errors import LatentTableError
+
+DEFAULT_TRACKS_PER_TASK = 16
+_ROW_COLUMNS = ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")
+
+
+class RayMissingError(LatentTableError):
+    """Ray is not installed."""
+
+
+def import_ray():
+    """``ray`` and ``ray.data``, or a one-line error saying how to install them."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise RayMissingError(
+            f"the Ray engine needs Ray Data ({exc}); install it with `pip install \"musiclatent[ray]\"` "
+            "or use --engine local"
+        ) from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
+    """Use the running Ray, or connect to ``address`` ("auto", "ray://host:10001"), or start a local one.
+
+    A Ray started here (local, ``num_cpus`` CPUs, no dashboard) is shut down on exit; an existing
+    connection is left alone.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "logging_level": logging.WARNING, "configure_logging": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+class TrackEncoder:
+    """Ray actor: load a checkpoint once, then encode blocks of manifest rows into segment rows.
+
+    ``__call__(batch: pandas.DataFrame) -> pyarrow.Table`` with the table's row columns, ``latent``
+    (fixed-size list of float32), ``order`` (the track's manifest position) and ``error`` (set,
+    with no latent, for a track that could not be read).
+    """
+
+    def __init__(self, checkpoint_bytes, sha256: str, root: str, sample_rate: int, segment_seconds: float,
+                 batch_size: int, device: str = "cpu", threads: int = 1):
+        import tempfile
+
+        import ray
+        import torch
+
+        from musiclatent.checkpoint import load_checkpoint
+
+        if device == "cpu":
+            torch.set_num_threads(max(1, int(threads)))
+        data = ray.get(checkpoint_bytes) if isinstance(checkpoint_bytes, ray.ObjectRef) else checkpoint_bytes
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.safetensors"
+            path.write_bytes(data)
+            self.model, _ = load_checkpoint(path, expected_sha256=sha256, device=device)
+        self.device = torch.device(device)
+        self.root, self.sample_rate = root, int(sample_rate)
+        self.segment_seconds, self.batch_size = float(segment_seconds), int(batch_size)
+
+    def __call__(self, batch):
+        import pyarrow as pa
+        import torch
+
+        from musiclatent.latents.encode import TrackDataset
+
+        records = batch.to_dict("records")
+        dataset = TrackDataset(records, self.root, self.sample_rate, self.segment_seconds)
+        cols: dict[str, list] = {k: [] for k in (*_ROW_COLUMNS, "order", "error")}
+        waves = []
+        for i, rec in enumerate(records):
+            item = dataset[i]
+            n = 0 if item.error is not None else len(item.segments)
+            rows = item.rows if n else [{"segment": -1, "start_s": 0.0, "duration_s": 0.0}]
+            for r in rows:
+                cols["track_id"].append(item.track_id)
+                cols["path"].append(item.path)
+                cols["label"].append(item.label)
+                cols["split"].append(item.split)
+                cols["segment"].append(int(r["segment"]))
+                cols["start_s"].append(float(r["start_s"]))
+                cols["duration_s"].append(float(r["duration_s"]))
+                cols["order"].append(int(rec["order"]))
+                cols["error"].append((item.error or "no audio") if not n else None)
+            if n:
+                waves.append(item.segments)
+        latents = self._encode(np.concatenate(waves) if waves else None, torch)
+        dim = latents.shape[1] if latents is not None else 0
+        # error rows get an empty latent; rows with a latent take them in order
+        values, offsets, k = [], [0], 0
+        for err in cols["error"]:
+            if err is None:
+                values.append(latents[k])
+                k += 1
+                offsets.append(offsets[-1] + dim)
+            else:
+                offsets.append(offsets[-1])
+        flat = np.concatenate(values) if values else np.zeros(0, np.float32)
+        latent = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.float32()))
+        arrays = {k: pa.array(v) for k, v in cols.items()}
+        arrays["label"] = pa.array(cols["label"], pa.string())
+        arrays["error"] = pa.array(cols["error"], pa.string())
+        arrays["latent"] = latent
+        return pa.table(arrays)
+
+    def _encode(self, segments: np.ndarray | None, torch) -> np.ndarray | None:
+        if segments is None:
+            return None
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(segments), self.batch_size):
+                x = torch.from_numpy(segments[i:i + self.batch_size]).unsqueeze(1).to(self.device)
+                out.append(self.model.encode(x).float().cpu().numpy().reshape(len(x), -1))
+        return np.concatenate(out)
+
+
+def _table_metadata(model, ck_meta: dict[str, Any], checkpoint: Path, sha: str, seconds: float,
+                    manifest) -> dict[str, Any]:
+    """The same metadata ``encode_corpus`` writes (plus ``engine``)."""
+    from musiclatent import __version__
+    from musiclatent.corpus.segments import segment_samples
+
+    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", 22050)))
+    seg_len = segment_samples(seconds, sample_rate)
+    return {
+        "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],
+        "config": ck_meta.get("config", {}), "checkpoint": str(checkpoint), "checkpoint_sha256": sha,
+        "checkpoint_epoch": ck_meta.get("epoch"), "sample_rate": sample_rate, "segment_samples": seg_len,
+        "segment_seconds": seg_len / sample_rate,
+        "latent_shape": [int(v) for v in model.latent_shape(seg_len)],
+        "encoding_scale": float(model.encoding_scale(seg_len)), "corpus_root": str(manifest.root),
+        "musiclatent_version": __version__,
+    }
+
+
+def _replace_folder(src: Path, dst: Path) -> None:
+    """Rename the finished folder ``src`` onto ``dst`` (a previous table there is removed after)."""
+    old = None
+    if dst.exists() or dst.is_symlink():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+def _quiet_ray_data(progress: bool) -> None:
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    with contextlib.suppress(AttributeError):
+        ctx.enable_operator_progress_bars = False
+    if not progress:
+        for name in ("ray.data", "ray"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def encode_corpus_ray(
+    *,
+    checkpoint: str | os.PathLike,
+    manifest,
+    out: str | os.PathLike,
+    batch_size: int = 16,
+    segment_seconds: float | None = None,
+    concurrency: int = 2,
+    tracks_per_task: int = DEFAULT_TRACKS_PER_TASK,
+    num_gpus: float | None = None,
+    cpus_per_actor: float = 1,
+    address: str | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    row_group_rows: int = 2048,
+    log=None,
+) -> Path:
+    """Encode every track of ``manifest`` with ``checkpoint`` on Ray into the table folder ``out``.
+
+    Same rows, schema and metadata as ``encode_corpus`` (plus ``engine: "ray"``); ``out`` becomes a
+    folder of ``part-*.parquet`` files with ``musiclatent.json``. ``concurrency``: actors in the pool;
+    ``tracks_per_task``: tracks per ``map_batches`` call; ``num_gpus``: GPUs per actor (``None``:
+    1 when the cluster has GPUs, else 0); ``address``: an existing cluster ("auto",
+    "ray://head:10001"), else the running Ray or a local one with ``concurrency * cpus_per_actor``
+    CPUs. Unreadable files are skipped and listed in ``problems``. Returns ``out``.
+    """
+    from tqdm.auto import tqdm
+
+    from musiclatent.checkpoint import load_checkpoint
+    from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS
+    from musiclatent.fileio import sha256_file
+    from musiclatent.latents.encode import _manifest_of, checkpoint_segment_seconds
+    from musiclatent.latents.table import LatentTableWriter, write_folder_metadata
+
+    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    checkpoint, out = Path(checkpoint).expanduser().resolve(), Path(out).expanduser()
+    for name, value in (("--batch-size", batch_size), ("--concurrency", concurrency),
+                        ("--tracks-per-task", tracks_per_task)):
+        if value < 1:
+            raise LatentTableError(f"{out}: {name} must be at least 1, got {value}")
+    import_ray()
+    manifest = _manifest_of(manifest)
+    sha = sha256_file(checkpoint)
+    model, ck_meta = load_checkpoint(checkpoint, expected_sha256=sha, device="cpu")
+    seconds = float(segment_seconds or checkpoint_segment_seconds(ck_meta) or DEFAULT_SEGMENT_SECONDS)
+    metadata = _table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest)
+    del model
+    writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
+    for p in manifest.problems.to_dict("records"):
+        writer.add_problem(p["path"], f"skipped when the corpus was scanned: {p['reason']}")
+    tracks = manifest.tracks.reset_index(drop=True)
+    tracks = tracks.assign(order=np.arange(len(tracks)))[["order", "track_id", "path", "label", "split"]]
+    tracks = tracks[~tracks["track_id"].astype(str).isin(writer.done_tracks)].reset_index(drop=True)
+    if writer.resumed:
+        log(f"resuming {out.name}: {len(writer.done_tracks)} tracks already encoded, {len(tracks)} to go")
+    tracks["label"] = tracks["label"].astype(object).where(tracks["label"].notna(), None)
+    started, audio_s = time.perf_counter(), 0.0
+    bar = tqdm(total=len(tracks), desc=f"encode {metadata['model']} (ray)", unit="track",
+               disable=None if progress else True, file=sys.stderr)
+    try:
+        with ray_session(address, num_cpus=int(np.ceil(concurrency * cpus_per_actor))) as ray:
+            if len(tracks):
+                _quiet_ray_data(progress)
+                gpus = num_gpus
+                if gpus is None:
+                    gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+                chunks = [tracks.iloc[i:i + tracks_per_task] for i in range(0, len(tracks), tracks_per_task)]
+                ds = ray.data.from_pandas(chunks)
+                results = ds.map_batches(
+                    TrackEncoder, batch_format="pandas", batch_size=tracks_per_task, concurrency=concurrency,
+                    num_gpus=gpus, num_cpus=cpus_per_actor, zero_copy_batch=True,
+                    fn_constructor_kwargs={
+                        "checkpoint_bytes": ray.put(checkpoint.read_bytes()), "sha256": sha,
+                        "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
+                        "segment_seconds": seconds, "batch_size": batch_size,
+                        "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor)),
+                    },
+                )
+                for block in results.iter_batches(batch_size=None, batch_format="pyarrow"):
+                    audio_s += _write_block(block, writer, metadata, bar, log)
+                    bar.set_postfix_str(f"{audio_s / max(time.perf_counter() - started, 1e-9):.1f}x real time")
+    except BaseException:
+        bar.close()
+        writer.abort()
+        raise
+    bar.close()
+    return _finish(writer, out, metadata, elapsed_s=round(time.perf_counter() - started, 3),
+                   audio_s=round(audio_s, 3), write_folder_metadata=write_folder_metadata)
+
+
+def _write_block(block, writer, metadata: dict[str, Any], bar, log) -> float:
+    """Hand one block of actor output to the writer, track by track; returns its audio seconds."""
+    from musiclatent.latents.table import fixed_list_to_numpy
+
+    block = block.sort_by([("order", "ascending"), ("segment", "ascending")])
+    cols = {k: block.column(k).to_pylist() for k in (*_ROW_COLUMNS, "order", "error")}
+    good = np.array([e is None for e in cols["error"]], dtype=bool)
+    dim = int(np.prod(metadata["latent_shape"]))
+    import pyarrow as pa
+
+    lat_col = block.column("latent").filter(pa.array(good))
+    lat_col = lat_col.combine_chunks() if hasattr(lat_col, "combine_chunks") else lat_col
+    latents = fixed_list_to_numpy(pa.FixedSizeListArray.from_arrays(lat_col.flatten(), dim), dim) \
+        if good.any() else np.zeros((0, dim), np.float32)
+    audio_s, k, i, n = 0.0, 0, 0, len(good)
+    while i < n:
+        j = i
+        while j < n and cols["order"][j] == cols["order"][i]:
+            j += 1
+        if not good[i]:
+            writer.add_problem(cols["path"][i], cols["error"][i])
+            log(f"skipped {cols['path'][i]}: {cols['error'][i]}")
+        else:
+            rows = {c: cols[c][i:j] for c in _ROW_COLUMNS}
+            writer.write(rows, latents[k:k + (j - i)])
+            k += j - i
+            audio_s += float(sum(rows["duration_s"]))
+        bar.update(1)
+        i = j
+    return audio_s
+
+
+def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, **updates: Any) -> Path:
+    """Flush, mark the partial folder complete (``musiclatent.json``) and rename it onto ``out``."""
+    import pyarrow.parquet as pq
+
+    from musiclatent.latents.table import table_schema
+
+    writer.flush()
+    partial = writer.partial
+    if not any(partial.glob("part-*.parquet")):  # nothing encoded: one empty part keeps it a table
+        schema = table_schema(int(np.prod(metadata["latent_shape"])), writer.metadata)
+        pq.write_table(schema.empty_table(), partial / "part-000000.parquet")
+    meta = {**writer.metadata, **updates, "engine": "ray", "problems": writer.problems,
+            "num_rows": writer.rows_written}
+    write_folder_metadata(partial, meta)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _replace_folder(partial, out)
+    return out
+
+
+__all__ = ["DEFAULT_TRACKS_PER_TASK", "RayMissingError", "TrackEncoder", "encode_corpus_ray", "import_ray",
+           "ray_session"]
