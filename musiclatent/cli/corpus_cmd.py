@@ -84,11 +84,11 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Length of each track in seconds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same audio).")
-@click.option("--sample-rate", type=click.IntRange(min=1000), default=22050, show_default=True,
+@click.option("--sample-rate", type=click.IntRange(min=8000), default=22050, show_default=True,
               help="Sample rate of the written WAV files.")
 @user_errors
 def synth(out, tracks_per_genre, seconds, seed, sample_rate):
-    """Write a small GTZAN-shaped synthetic corpus (OUT/<genre>/<genre>.000NN.wav)."""
+    """Write a small GTZAN-shaped synthetic corpus (OUT/genres/<genre>/<genre>.000NN.wav)."""
     from musiclatent.corpus.synth import synthesize_corpus
 
     paths = synthesize_corpus(out, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed,
