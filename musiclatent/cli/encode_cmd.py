@@ -51,10 +51,20 @@ def _cache_for(ws, manifest, sample_rate: int):
               help="DataLoader processes reading and decoding audio while the model runs.")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue an interrupted encode of the same table (skips finished tracks).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine; ray: a Ray Data actor pool (needs musiclatent[ray]), "
+                   "writes a folder of part files.")
+@click.option("--ray-address", default=None,
+              help="Ray cluster to join (auto, ray://head:10001); default: a local Ray. --engine ray only.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Model actors in the Ray pool. --engine ray only.")
+@click.option("--num-gpus", type=click.FloatRange(min=0), default=None,
+              help="GPUs per Ray actor (default: 1 when the cluster has GPUs, else 0). --engine ray only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @user_errors
-def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, device, workers, resume, quiet):
+def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, device, workers, resume, engine,
+           ray_address, concurrency, num_gpus, quiet):
     """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
     from musiclatent.checkpoint import read_metadata
     from musiclatent.corpus.manifest import load_manifest
@@ -66,10 +76,18 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
     rate = int(read_metadata(ckpt).get("sample_rate", 22050))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
     target = Path(out).expanduser() if out else ws.latents_path(name)
-    path = encode_corpus(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
-                         segment_seconds=segment_seconds, device=device, workers=workers, resume=resume,
-                         progress=not quiet, cache=_cache_for(ws, manifest, rate),
-                         log=lambda msg: click.echo(msg, err=True))
+    if engine == "ray":
+        from musiclatent.latents.ray_engine import encode_corpus_ray
+
+        path = encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
+                                 segment_seconds=segment_seconds, concurrency=concurrency, num_gpus=num_gpus,
+                                 address=ray_address, resume=resume, progress=not quiet,
+                                 log=lambda msg: click.echo(msg, err=True))
+    else:
+        path = encode_corpus(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
+                             segment_seconds=segment_seconds, device=device, workers=workers, resume=resume,
+                             progress=not quiet, cache=_cache_for(ws, manifest, rate),
+                             log=lambda msg: click.echo(msg, err=True))
     table = LatentTable.open(path)
     problems = table.problems
     click.echo(f"wrote {path}: {table.num_rows} segments of {len(table.track_ids())} tracks, "
