@@ -43,8 +43,22 @@ def alt():
             altair.themes.register(THEME_NAME, _theme)
             altair.themes.enable(THEME_NAME)
         altair.data_transformers.disable_max_rows()
+        _cache_js_bundle()
         _registered = True
     return altair
+
+
+def _cache_js_bundle() -> None:
+    """Build vl-convert's inlined vega JavaScript bundle once per process, not once per HTML file
+    (it takes about 2 s each time; an analysis writes several charts)."""
+    import functools
+
+    try:
+        import vl_convert
+    except ImportError:  # HTML then needs the CDN; altair raises its own clear error
+        return
+    if not hasattr(vl_convert.javascript_bundle, "cache_info"):
+        vl_convert.javascript_bundle = functools.lru_cache(maxsize=8)(vl_convert.javascript_bundle)
 
 
 class _ScriptSafeEncoder(json.JSONEncoder):
