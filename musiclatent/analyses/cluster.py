@@ -9,14 +9,14 @@ from musiclatent.analysis import AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import cluster_scores, contingency
 
-AGGLOMERATIVE_MAX = 20_000  # Ward linkage is O(n^2) memory: above this, only k-means runs
+AGGLOMERATIVE_MAX = 10_000  # Ward linkage needs n^2/2 distances (400 MB at 10k): above, k-means only
 SILHOUETTE_SAMPLE = 5_000
 
 
 def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisResult:
     """Cluster standardised track vectors for every k in ``[k_min, k_max]`` (clipped to n-1)."""
     import pandas as pd
-    from sklearn.cluster import AgglomerativeClustering, MiniBatchKMeans
+    from sklearn.cluster import MiniBatchKMeans
     from sklearn.metrics import silhouette_score
 
     X, tracks = ctx.track_vectors()
@@ -38,7 +38,7 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
     rng = np.random.default_rng(ctx.seed)
     sil_idx = rng.choice(len(Z), size=min(len(Z), SILHOUETTE_SAMPLE), replace=False)
 
-    rows, assignments = [], {}
+    rows, assignments, tree = [], {}, None
     for m in methods:
         for k in ks:
             if m == "kmeans":
@@ -51,7 +51,13 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
                 assign = model.fit_predict(Z)
                 inertia = float(model.inertia_)
             else:
-                assign = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(Z)
+                if tree is None:  # one Ward tree, cut at every k
+                    from scipy.cluster.hierarchy import linkage
+
+                    tree = linkage(Z, method="ward")
+                from scipy.cluster.hierarchy import fcluster
+
+                assign = fcluster(tree, t=k, criterion="maxclust") - 1
                 inertia = _inertia(Z, assign)
             sub = assign[sil_idx]
             sil = float(silhouette_score(Z[sil_idx], sub)) if len(set(sub)) > 1 else float("nan")

@@ -11,7 +11,7 @@ from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import chance_precision, precision_by_label
 
-CHUNK = 2048  # queries per batch: bounds the distance matrix to CHUNK x n floats
+DISTANCES_PER_CHUNK = 20_000_000  # query x corpus distances held at once (80 MB of float32)
 
 
 def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
@@ -33,8 +33,9 @@ def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
     k = int(min(k, len(X) - (1 if exclude_self else 0)))
     dist = np.empty((len(Q), k), dtype=np.float32)
     idx = np.empty((len(Q), k), dtype=np.int64)
-    for start in range(0, len(Q), CHUNK):
-        stop = min(start + CHUNK, len(Q))
+    chunk = int(max(1, min(4096, DISTANCES_PER_CHUNK // max(1, len(X)))))
+    for start in range(0, len(Q), chunk):
+        stop = min(start + chunk, len(Q))
         if metric == "cosine":
             d = 1.0 - Qn[start:stop] @ Xn.T
         else:
