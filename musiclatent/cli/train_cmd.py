@@ -64,6 +64,8 @@ def _common(func):
                      help="Override a model config value (JSON value), repeatable."),
         click.option("--time-budget", type=click.FloatRange(min=0), default=None,
                      help="Stop each training after this many seconds of wall time."),
+        click.option("--no-cache", is_flag=True,
+                     help="Decode audio on demand instead of using the workspace's decoded-audio cache."),
     ]):
         func = decorator(func)
     return func
@@ -81,7 +83,7 @@ def _common(func):
 @click.pass_context
 @user_errors
 def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_seconds, loss, device, seed,
-          workers, max_segments, sets, time_budget, resume, out):
+          workers, max_segments, sets, time_budget, no_cache, resume, out):
     """Train an autoencoder on the corpus, with validation after every epoch.
 
     Writes checkpoints (best, last), metrics.jsonl, the reconstruction of one test segment per
@@ -94,7 +96,8 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
                               batch_size=batch_size, eval_batch_size=eval_batch_size,
                               segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
                               seed=seed, workers=workers, max_train_segments=max_segments,
-                              config_overrides=_parse_sets(sets), time_budget_s=time_budget)
+                              config_overrides=_parse_sets(sets), time_budget_s=time_budget,
+                              cache=not no_cache)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None
     if result.status == "already_done":
@@ -129,7 +132,7 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
 @click.pass_context
 @user_errors
 def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size, segment_seconds, loss, device,
-               seed, workers, max_segments, sets, time_budget, out):
+               seed, workers, max_segments, sets, time_budget, no_cache, out):
     """Grid search over models x learning rates x epoch counts, as in the seed report.
 
     Trains one run per (model, lr) for the largest epoch count, reuses finished runs, resumes
@@ -142,7 +145,7 @@ def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size,
         table = run_grid(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
                          batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds,
                          loss=loss, device=device, seed=seed, workers=workers, max_train_segments=max_segments,
-                         config_overrides=_parse_sets(sets), time_budget_s=time_budget)
+                         config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None
     trained = int(table.drop_duplicates("run_dir")["retrained"].sum())

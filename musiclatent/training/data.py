@@ -17,15 +17,17 @@ from musiclatent.training.state import epoch_generator, plain
 SPLITS = ("train", "validation", "test")
 
 
-def load_datasets(ws, data, sample_rate: int, segment_seconds: float, progress: bool = True) -> dict[str, Any]:
-    """The corpus manifest of the workspace (or ``data``) as one ``SegmentDataset`` per split."""
+def load_datasets(ws, data, sample_rate: int, segment_seconds: float, progress: bool = True,
+                  cache: bool = True) -> dict[str, Any]:
+    """The corpus manifest of the workspace (or ``data``) as one ``SegmentDataset`` per split
+    (reading through the workspace's decoded-audio cache unless ``cache`` is false)."""
     from musiclatent.corpus.dataset import SegmentDataset
     from musiclatent.corpus.manifest import load_manifest
 
     manifest = load_manifest(ws, data, sample_rate=sample_rate, progress=progress)
     sets: dict[str, Any] = {
         split: SegmentDataset(manifest, split=split, sample_rate=sample_rate, segment_seconds=segment_seconds,
-                              cache_dir=ws.cache_dir)
+                              cache_dir=ws.cache_dir if cache else None)
         for split in SPLITS
     }
     tracks = manifest.tracks
@@ -33,7 +35,8 @@ def load_datasets(ws, data, sample_rate: int, segment_seconds: float, progress: 
     sets["info"] = {
         "corpus": str(manifest.root), "sample_rate": int(sample_rate), "segment_seconds": float(segment_seconds),
         "tracks": {s: int((tracks["split"] == s).sum()) for s in SPLITS},
-        "segments": {s: len(sets[s]) for s in SPLITS}, "labels": list(manifest.labels),
+        "segments": {s: len(sets[s]) for s in SPLITS}, "labels": list(manifest.labels), "cache": bool(cache),
+        "problems": [p for s in SPLITS for p in getattr(sets[s], "problems", [])],
     }
     return sets
 

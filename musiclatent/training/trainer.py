@@ -101,13 +101,14 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
           segment_seconds: float = 5.0, loss: str | None = None, device: str = "auto", resume: bool = False,
           seed: int = 0, workers: int = 0, max_train_segments: int | None = None,
           config_overrides: dict[str, Any] | None = None, progress: bool = True,
-          time_budget_s: float | None = None, charts: bool = True) -> TrainResult:
+          time_budget_s: float | None = None, charts: bool = True, cache: bool = True) -> TrainResult:
     """Train ``model`` (a registered architecture name) and write its run folder.
 
     ``None`` options take the architecture recipe's value (on ``resume``: the interrupted run's).
     ``resume=True`` continues an interrupted run at its next epoch (starting fresh when the folder
     holds none); ``time_budget_s`` stops after that much wall time (the epoch in progress is
-    validated, saved and marked ``partial``). Raises ``TrainingError`` on a NaN loss, keeping the
+    validated, saved and marked ``partial``). ``cache=False`` decodes audio on demand instead of
+    using the workspace's decoded-audio cache (slower; for benchmarks). Raises ``TrainingError`` on a NaN loss, keeping the
     last good checkpoint.
     """
     from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
@@ -148,7 +149,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
         raise TrainingError("epochs must be at least 1")
 
     dev = select_device(device)
-    sets = rundata.load_datasets(ws, data, spec.sample_rate, cfg["segment_seconds"], progress=progress)
+    sets = rundata.load_datasets(ws, data, spec.sample_rate, cfg["segment_seconds"], progress=progress,
+                                 cache=cache)
     train_set = rundata.subset(sets["train"], cfg["max_train_segments"], cfg["seed"])
     if len(train_set) == 0 or len(sets["validation"]) == 0:
         raise TrainingError(f"the corpus in {sets['root']} has no train or no validation segments; "
