@@ -104,3 +104,23 @@ def test_workers_give_the_same_table(setup, tmp_path):
     mb, rb = LatentTable.open(b).segment_matrix()
     assert ra.equals(rb)
     np.testing.assert_allclose(ma, mb, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_after_the_corpus_changed_starts_over(setup, tmp_path, monkeypatch):
+    _, manifest, ckpt = setup
+    kw = dict(checkpoint=ckpt, manifest=manifest, device="cpu", progress=False, row_group_rows=1)
+    out = tmp_path / "t.parquet"
+
+    def killer(track_id):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encode_mod, "_track_written", killer)
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus(out=out, **kw)
+    monkeypatch.setattr(encode_mod, "_track_written", lambda tid: None)
+    first = manifest.tracks["track_id"].iloc[0]
+    manifest.tracks = manifest.tracks[manifest.tracks["track_id"] != first].reset_index(drop=True)
+    messages: list[str] = []
+    encode_corpus(out=out, log=messages.append, **kw)
+    assert any("starting over" in m for m in messages)
+    assert LatentTable.open(out).track_ids() == manifest.tracks["track_id"].tolist()

@@ -73,8 +73,10 @@ class TrackDataset(_Base):
         from musiclatent.corpus.segments import cut_segments
 
         row = self.tracks[index]
+        import pandas as pd
+
         label = row.get("label")
-        label = None if label is None or (isinstance(label, float) and np.isnan(label)) else str(label)
+        label = None if label is None or bool(pd.isna(label)) else str(label)
         item = TrackItem(index, str(row["track_id"]), str(row["path"]), label, str(row.get("split") or ""),
                          None, [])
         try:
@@ -171,6 +173,10 @@ def encode_corpus(
     }
     tracks_df = manifest.tracks.reset_index(drop=True)
     writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
+    stale = writer.done_tracks - set(tracks_df["track_id"].astype(str))
+    if stale:  # the corpus changed since the interrupted run: its parts cannot be reused
+        log(f"{out.name}: the interrupted encode holds {len(stale)} tracks no longer in the corpus; starting over")
+        writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=False)
     for p in manifest.problems.to_dict("records"):
         writer.add_problem(p["path"], f"skipped when the corpus was scanned: {p['reason']}")
     todo = [r for r in tracks_df.to_dict("records") if str(r["track_id"]) not in writer.done_tracks]
