@@ -527,7 +527,10 @@ class LatentTable:
             idx = np.fromiter((index[t] for t in batch.column(0).to_pylist()), dtype=np.int64, count=batch.num_rows)
             lat = fixed_list_to_numpy(batch.column(1), self.latent_dim).reshape(-1, *self.latent_shape)
             feats = segment_features(lat, pooling).astype(np.float64)
-            np.add.at(sums, idx, feats)
+            order = np.argsort(idx, kind="stable")
+            sidx = idx[order]
+            starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
+            sums[sidx[starts]] += np.add.reduceat(feats[order], starts, axis=0)
             counts += np.bincount(idx, minlength=len(index))
         means = sums / np.maximum(counts, 1)[:, None]
         vectors = finish_pooling(means, pooling)
