@@ -168,6 +168,15 @@ def _swap(staging: Path, folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _readable(folder: Path) -> None:
+    """Temporary files are private (0600); a report is for reading: 0755 folders, 0644 files."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o755 & ~mask)
+    for path in folder.rglob("*"):
+        os.chmod(path, (0o755 if path.is_dir() else 0o644) & ~mask)
+
+
 def _check_target(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out} is a file; pass --out with a folder")
@@ -205,6 +214,7 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
+        _readable(staging)
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

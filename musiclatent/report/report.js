@@ -64,7 +64,7 @@
       var li = document.createElement("li");
       var same = data.tracks[trackId] && nb[2] && data.tracks[trackId].label === nb[2];
       li.className = same ? "nb same" : "nb";
-      li.appendChild(trackButton(nb[0], nb[1] === null ? "" : "d=" + Number(nb[1]).toFixed(3)));
+      li.appendChild(trackButton(nb[0], nb[1] === null ? "" : "d=" + Number(nb[1]).toPrecision(3)));
       list.appendChild(li);
     });
     box.hidden = false;

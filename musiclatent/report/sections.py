@@ -192,7 +192,16 @@ def _neighbors_view(out: AnalysisOutputs, sc: SectionContext) -> tuple[str, tupl
         return "", ()
     rows = []
     has_label = "label" in frame.columns
-    for query, group in frame.groupby("track_id", sort=False):
+    groups = list(frame.groupby("track_id", sort=False))
+    if has_label:  # list queries genre by genre in turn, so the first rows span every genre
+        seen: dict[str, int] = {}
+        turn = []
+        for _, group in groups:
+            key = str(group["label"].iloc[0])
+            turn.append(seen.get(key, 0))
+            seen[key] = turn[-1] + 1
+        groups = [g for _, g in sorted(zip(turn, groups, strict=True), key=lambda pair: pair[0])]
+    for query, group in groups:
         group = group.sort_values("rank") if "rank" in group.columns else group
         sc.neighbors[str(query)] = [
             [str(r.neighbor_id), float(r.distance) if "distance" in group.columns else None,
@@ -204,7 +213,7 @@ def _neighbors_view(out: AnalysisOutputs, sc: SectionContext) -> tuple[str, tupl
         cells = []
         for r in group.itertuples(index=False):
             nb_label = str(r.neighbor_label) if "neighbor_label" in group.columns else None
-            dist = f'<span class="dist">{float(r.distance):.3f}</span>' if "distance" in group.columns else ""
+            dist = f'<span class="dist">{float(r.distance):.3g}</span>' if "distance" in group.columns else ""
             same = " same" if has_label and nb_label == label else ""
             cells.append(f'<li class="nb{same}">{play_button(sc.track_audio(str(r.neighbor_id)), str(r.neighbor_id), nb_label)} {dist}</li>')
         rows.append(f'<tr><td class="query">{play_button(sc.track_audio(str(query)), str(query), label)}</td>'
