@@ -50,6 +50,8 @@ def test_report_is_self_contained(tmp_path):
     # neighbours: players for query and neighbours, and the click-time map for every track
     assert page.count('class="play"') >= 3 * len(tracks)
     assert len(data["neighbors"]) == len(tracks)
+    # the probe beside its MFCC baseline
+    assert "Latents: accuracy <b>0.90</b>" in page and "baseline: accuracy <b>0.70</b>" in page
     # provenance
     assert "alt5" in page and "meanstd" in page
     manifest = json.loads((folder / "report.json").read_text())

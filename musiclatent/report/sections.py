@@ -227,11 +227,30 @@ def _neighbors_view(out: AnalysisOutputs, sc: SectionContext) -> tuple[str, tupl
     return view, (stem,)
 
 
+def _probe_headline(out: AnalysisOutputs) -> str:
+    """Latents beside the MFCC baseline and chance, in one line."""
+    m = out.metrics
+
+    def pair(acc: str, f1: str) -> str:
+        if not isinstance(m.get(acc), (int, float)):
+            return "not computed"
+        f1_text = f", macro-F1 {m[f1]:.2f}" if isinstance(m.get(f1), (int, float)) else ""
+        return f"accuracy <b>{m[acc]:.2f}</b>{f1_text}"
+
+    if "latent_accuracy" not in m:
+        return ""
+    chance = f" · chance {m['chance_accuracy']:.2f}" if isinstance(m.get("chance_accuracy"), (int, float)) else ""
+    return (f'<p class="headline">Latents: {pair("latent_accuracy", "latent_macro_f1")} · '
+            f'MFCC mean+std baseline: {pair("mfcc_accuracy", "mfcc_macro_f1")}{chance}</p>')
+
+
 def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "") -> str:
     """The HTML of one analysis section."""
     name = out.name
     title = TITLES.get(name, out.index.get("description") or name)
     special, skip_tables = "", ()
+    if name == "probe":
+        extra_top = _probe_headline(out) + extra_top
     if name == "neighbors":
         special, skip_tables = _neighbors_view(out, sc)
     notes = "".join(f"<li>{e(n)}</li>" for n in out.notes)
