@@ -137,8 +137,8 @@ def gridsearch(models: Sequence[str], lrs: Sequence[float], epochs_list: Sequenc
 
 
 def grid_chart(histories: pd.DataFrame, epochs_list: Sequence[int]):
-    """Validation (solid) and train (dashed) loss per epoch, one line per lr, one panel per model;
-    vertical rules mark the grid's epoch counts."""
+    """Train (solid) and validation (dashed) loss per epoch, one line per lr, one panel per model;
+    the grid's epoch counts are the points."""
     from musiclatent.charts import alt
 
     altair = alt()
@@ -146,14 +146,17 @@ def grid_chart(histories: pd.DataFrame, epochs_list: Sequence[int]):
                           var_name="split", value_name="loss")
     long["split"] = long["split"].map({"train_loss": "train", "val_loss": "validation"})
     long["lr"] = long["lr"].map(lambda v: f"{v:g}")
-    lines = altair.Chart(long).mark_line(point=True).encode(
-        x=altair.X("epoch:Q", axis=altair.Axis(tickMinStep=1)),
+    long["grid"] = long["epoch"].isin({int(e) for e in epochs_list})
+    epochs = sorted(set(long["epoch"]))
+    axis = altair.Axis(values=epochs, format="d") if len(epochs) <= 30 else altair.Axis(format="d")
+    base = altair.Chart().encode(
+        x=altair.X("epoch:Q", axis=axis),
         y=altair.Y("loss:Q", scale=altair.Scale(type="log")),
         color=altair.Color("lr:N", title="learning rate"),
-        strokeDash=altair.StrokeDash("split:N", title=None),
+        detail="split:N",
         tooltip=["model:N", "lr:N", "split:N", "epoch:Q", altair.Tooltip("loss:Q", format=".5g")],
     )
-    rules = altair.Chart(pd.DataFrame({"epoch": sorted({int(e) for e in epochs_list})})).mark_rule(
-        color="#bbb", strokeDash=[2, 2]).encode(x="epoch:Q")
-    return altair.layer(rules, lines, data=long).properties(width=360, height=240).facet(
+    lines = base.mark_line().encode(strokeDash=altair.StrokeDash("split:N", title=None))
+    points = base.mark_point(filled=True, size=60).transform_filter("datum.grid")
+    return altair.layer(lines, points, data=long).properties(width=360, height=240).facet(
         column=altair.Column("model:N", title=None)).properties(title="Grid search: loss per epoch by learning rate")
