@@ -114,7 +114,12 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
 
         before = {p: p.stat().st_mtime for p in corpus.rglob("*.wav")} if corpus.exists() else {}
         paths = synthesize_corpus(corpus, tracks_per_genre=tpg, seconds=secs, seed=seed, progress=progress)
-        return any(before.get(p) != p.stat().st_mtime for p in paths)
+        # tracks left by an earlier, larger demo would mix sizes: the demo's own files go
+        stale = [p for p in before if p not in set(paths) and p.parent.parent == corpus / "genres"
+                 and p.name.startswith(p.parent.name + ".")]
+        for p in stale:
+            p.unlink()
+        return bool(stale) or any(before.get(p) != p.stat().st_mtime for p in paths)
 
     manifest_box: dict[str, Any] = {}
 
