@@ -40,6 +40,7 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
     Prints tracks per label, total duration, sample rates and channels seen, split sizes and
     every problem file with its reason. Problem files are skipped, never fatal.
     """
+    from musiclatent.api import remember_corpus
     from musiclatent.corpus.audio import AUDIO_EXTENSIONS
     from musiclatent.corpus.manifest import scan_corpus
 
@@ -52,9 +53,7 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
         raise click.ClickException(
             f"no usable audio files under {manifest.root} ({len(manifest.problems)} problem(s) above; "
             f"audio extensions: {' '.join(AUDIO_EXTENSIONS)}); nothing was written")
-    manifest.save(ws.manifest_path)
-    ws.update(corpus=manifest.meta["source"], labels=manifest.labels, sample_rate=sample_rate,
-              labels_csv=manifest.meta.get("labels_csv"), split_seed=seed)
+    remember_corpus(ws, manifest, sample_rate=sample_rate, seed=seed)
     summary = manifest.summary()
     problems = manifest.problems.to_dict("records")
     if as_json:
