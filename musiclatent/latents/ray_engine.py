@@ -2,7 +2,7 @@
 
 The track manifest becomes a Ray Dataset (blocks of ``tracks_per_task`` tracks). A callable class,
 ``TrackEncoder``, runs in an actor pool (``map_batches(..., concurrency=N)``): each actor loads the
-checkpoint once (its bytes travel through the object store, so workers need no copy of it),
+checkpoint once (its bytes travel with the actor's arguments, so workers need no copy of it),
 then reads, segments and encodes one block of tracks per call with the single-machine engine's
 ``TrackDataset`` and batched inference. Actors return Arrow rows; the driver streams them, in
 manifest order, into the ``LatentTableWriter``'s partial folder (``.<name>.partial/part-*.parquet``,
@@ -86,17 +86,15 @@ class TrackEncoder:
                  batch_size: int, device: str = "cpu", threads: int = 1):
         import tempfile
 
-        import ray
         import torch
 
         from musiclatent.checkpoint import load_checkpoint
 
         if device == "cpu":
             torch.set_num_threads(max(1, int(threads)))
-        data = ray.get(checkpoint_bytes) if isinstance(checkpoint_bytes, ray.ObjectRef) else checkpoint_bytes
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.safetensors"
-            path.write_bytes(data)
+            path.write_bytes(checkpoint_bytes)
             self.model, _ = load_checkpoint(path, expected_sha256=sha256, device=device)
         self.device = torch.device(device)
         self.root, self.sample_rate = root, int(sample_rate)
@@ -273,10 +271,11 @@ def encode_corpus_ray(
                 chunks = [tracks.iloc[i:i + tracks_per_task] for i in range(0, len(tracks), tracks_per_task)]
                 ds = ray.data.from_pandas(chunks)
                 results = ds.map_batches(
-                    TrackEncoder, batch_format="pandas", batch_size=tracks_per_task, concurrency=concurrency,
+                    TrackEncoder, batch_format="pandas", batch_size=tracks_per_task,
+                    compute=ray.data.ActorPoolStrategy(size=concurrency),
                     num_gpus=gpus, num_cpus=cpus_per_actor, zero_copy_batch=True,
                     fn_constructor_kwargs={
-                        "checkpoint_bytes": ray.put(checkpoint.read_bytes()), "sha256": sha,
+                        "checkpoint_bytes": checkpoint.read_bytes(), "sha256": sha,
                         "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
                         "segment_seconds": seconds, "batch_size": batch_size,
                         "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor)),
