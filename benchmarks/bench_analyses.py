@@ -136,9 +136,11 @@ def main(argv=None) -> int:
     parser.add_argument("--analyses", default=",".join(ANALYSES))
     parser.add_argument("--timeout", type=int, default=1800)
     parser.add_argument("--write", action="store_true", help="write the results into docs/performance.md")
+    parser.add_argument("--merge", action="append", default=[],
+                        help="JSON output of an earlier run whose rows are included (repeatable)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
+    rows = [r for f in args.merge for r in json.loads(Path(f).read_text())]
     with tempfile.TemporaryDirectory(prefix="bench-analyses-") as tmp:
         for n in sizes:
             t0 = time.perf_counter()
@@ -153,7 +155,8 @@ def main(argv=None) -> int:
                 rows.append(r)
                 print(json.dumps(r), file=sys.stderr)
     if args.write:
-        write_section(rows, sizes)
+        rows.sort(key=lambda r: (ANALYSES.index(r["analysis"]) if r["analysis"] in ANALYSES else 99, r["n"]))
+        write_section(rows, sorted({r["n"] for r in rows}))
     print(json.dumps(rows, indent=1))
     return 0
 
