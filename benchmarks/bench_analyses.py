@@ -101,7 +101,8 @@ def write_section(rows: list[dict], sizes: list[int]) -> None:
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), Python "
              f"{platform.python_version()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '2')}. "
              "Wall time is the `run_analysis` call (computation + writing outputs; Python start-up, library "
-             "imports and the one-off ~2 s build of the inlined vega JS bundle are excluded); peak memory is the process's max RSS.", "",
+             "imports and the one-off ~2 s build of the inlined vega JS bundle are excluded); peak memory is the process's max RSS. The cores are shared with other "
+             "work, so differences of a few seconds are noise (e.g. pca at 1k vs 10k).", "",
              "Command: `python benchmarks/bench_analyses.py --sizes " + ",".join(map(str, sizes)) + " --write`", "",
              "| analysis | tracks | wall time (s) | peak memory (MB) | note |", "|---|---:|---:|---:|---|"]
     for r in rows:
@@ -112,11 +113,12 @@ def write_section(rows: list[dict], sizes: list[int]) -> None:
         lines.append(f"| {r['analysis']} | {r['n']} | {r['wall_s']:.1f} | {r['peak_mb']:.0f} | {note} |")
     compile_s = [r["compile_s"] for r in rows if r.get("compile_s") is not None]
     if compile_s:
-        lines += ["", f"UMAP's first call in a fresh process spends about {min(compile_s):.1f} s compiling numba "
+        lines += ["", f"UMAP's first call in a fresh process spends {min(compile_s):.0f}-{max(compile_s):.0f} s compiling numba "
                   "code (measured as the first minus the second fit of a tiny input), on top of the "
                   "`import umap` itself; that cost is not in the wall times above."]
     lines += ["", "probe runs without its MFCC baseline here (no audio); cluster uses k = 2..12, both "
-              "methods (agglomerative is skipped above 20 000 tracks, k-means switches to MiniBatchKMeans)."]
+              "methods (agglomerative is skipped above 10 000 tracks, k-means switches to MiniBatchKMeans "
+              "above 20 000)."]
     section = "\n".join(lines) + "\n"
     text = DOC.read_text() if DOC.exists() else "# Performance\n"
     if HEADING in text:
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
     parser.add_argument("--merge", action="append", default=[],
                         help="JSON output of an earlier run whose rows are included (repeatable)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]  # "" with --merge: rewrite only
     rows = [r for f in args.merge for r in json.loads(Path(f).read_text())]
     with tempfile.TemporaryDirectory(prefix="bench-analyses-") as tmp:
         for n in sizes:
