@@ -18,6 +18,18 @@ class UnsafePathError(ValueError):
 
 
 @contextlib.contextmanager
+def naming(path: str | os.PathLike, *hidden: str | os.PathLike) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file (``fsync``, pyarrow) or only a temporary one
+    (``hidden``) as the same error naming ``path``, so the user hears which output failed."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is not None and (exc.filename is None or str(exc.filename) in {str(h) for h in hidden}):
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
 
@@ -25,20 +37,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     half-written file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix if suffix is not None else ".tmp" + path.suffix, dir=path.parent
-    )
+    with naming(path, path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=suffix if suffix is not None else ".tmp" + path.suffix, dir=path.parent
+        )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp_path, path)
+        with naming(path, tmp_path):
+            yield tmp_path
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+            os.replace(tmp_path, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 
 import click
+
 
 # Exceptions that are the user's to fix: printed as one line, no traceback.
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -25,6 +27,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def os_error_message(exc: OSError) -> str | None:
+    """One line for the OS errors a user fixes outside musiclatent (full disk, read-only or
+    forbidden output); ``None`` for any other error (a bug: keep its traceback)."""
+    where = exc.filename or "the output"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"disk full while writing {where}: nothing was replaced (atomic write); "
+                "free some space and run the command again (finished work is resumed)")
+    if exc.errno == errno.EROFS:
+        return f"{where}: read-only file system; write to another folder (--out / --workspace)"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {where}; make it writable or write to another folder (--out / --workspace)"
+    return None
+
+
 def user_errors(func):
     """Decorator: library errors a user can fix become ``click.ClickException`` (exit 1, one line)."""
 
@@ -34,12 +50,11 @@ def user_errors(func):
             return func(*args, **kwargs)
         except _user_errors() as exc:
             raise click.ClickException(str(exc)) from None
-        except PermissionError as exc:
-            raise click.ClickException(f"permission denied: {exc.filename or exc}") from None
         except OSError as exc:
-            if exc.errno == 28:  # ENOSPC
-                raise click.ClickException(f"disk full while writing {exc.filename or ''}: nothing was replaced") from None
-            raise
+            message = os_error_message(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
 
     return wrapper
 

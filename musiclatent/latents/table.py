@@ -143,7 +143,10 @@ class LatentTableWriter:
         self._buffered = 0
         self._parts: list[Path] = []
         self._closed = False
-        self._open_partial(resume)
+        from musiclatent.fileio import naming
+
+        with naming(self.path, self.partial):
+            self._open_partial(resume)
 
     # -- partial folder
     def _open_partial(self, resume: bool) -> None:
@@ -215,10 +218,13 @@ class LatentTableWriter:
         table = table.replace_schema_metadata(table_schema(self.dim, meta).metadata)
         part = self.partial / f"part-{len(self._parts):06d}.parquet"
         tmp = part.with_name(f".{part.name}.tmp")
-        pq.write_table(table, tmp, row_group_size=max(len(table), 1))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, part)
+        from musiclatent.fileio import naming
+
+        with naming(self.path, tmp, part, self.partial):
+            pq.write_table(table, tmp, row_group_size=max(len(table), 1))
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, part)
         self._parts.append(part)
         self.done_tracks.update(table.column("track_id").to_pylist())
         self.rows_written += len(table)
@@ -234,19 +240,13 @@ class LatentTableWriter:
         meta["num_rows"] = self.rows_written
         schema = table_schema(self.dim, meta)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from musiclatent.fileio import naming
+
         try:
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for part in self._parts:
-                    pf = pq.ParquetFile(part)
-                    for i in range(pf.num_row_groups):
-                        writer.write_table(pf.read_row_group(i).replace_schema_metadata(None))
-                    pf.close()
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            with naming(self.path, tmp, self.path.parent):
+                self._write_final(tmp, schema)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
         shutil.rmtree(self.partial, ignore_errors=True)
@@ -254,11 +254,25 @@ class LatentTableWriter:
         self.metadata = meta
         return self.path
 
+    def _write_final(self, tmp: Path, schema: pa.Schema) -> None:
+        """Copy the parts row group by row group into ``tmp``, fsync, rename onto the final path."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in self._parts:
+                pf = pq.ParquetFile(part)
+                for i in range(pf.num_row_groups):
+                    writer.write_table(pf.read_row_group(i).replace_schema_metadata(None))
+                pf.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
     def abort(self) -> None:
         """Flush whole buffered tracks and leave the partial folder for a later resume."""
         if not self._closed:
-            self.flush()
             self._closed = True
+            with contextlib.suppress(OSError):  # e.g. the disk is full: keep the original error
+                self.flush()
 
     def __enter__(self) -> LatentTableWriter:
         return self
