@@ -15,7 +15,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from musiclatent.fileio import UnsafePathError, atomic_path, atomic_write_text, inside, safe_name
+from musiclatent.fileio import atomic_path, atomic_write_text, inside, safe_name
 
 VENDOR_JS = "vendor/vega-bundle.js"
 DEFAULT_PREVIEW_SECONDS = 10.0
@@ -113,9 +113,8 @@ class AudioStore:
         if corpus_root is None or not path:
             self._by_key[key] = None
             return None
-        try:  # a shared table's path may climb out of the corpus ("../", absolute): no preview then
-            source = inside(corpus_root, path)
-        except UnsafePathError:
+        parts = Path(str(path).replace("\\", "/"))
+        if parts.is_absolute() or ".." in parts.parts:  # a shared table's path climbing out of the corpus
             self._by_key[key] = None
             return None
-        return self.add(source, "tracks", track_id, self.preview_seconds)
+        return self.add(Path(corpus_root) / parts, "tracks", track_id, self.preview_seconds)
