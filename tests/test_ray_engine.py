@@ -138,3 +138,38 @@ def test_missing_ray_gives_one_line_install_hint(monkeypatch):
     with pytest.raises(RayMissingError, match=r"musiclatent\[ray\]") as info:
         import_ray()
     assert "\n" not in str(info.value)
+
+
+def test_ray_resumes_an_interrupted_encode(ray_local, corpus, tmp_path, monkeypatch):
+    """A local encode killed after 3 tracks leaves a partial folder; the Ray engine finishes it."""
+    import torch
+
+    from musiclatent.latents import encode as encode_mod
+    from musiclatent.latents.encode import encode_corpus
+    from musiclatent.latents.ray_engine import encode_corpus_ray
+    from musiclatent.latents.table import LatentTable, partial_path
+
+    torch.set_num_threads(1)
+    _, _, manifest, ckpt = corpus
+    kw = dict(checkpoint=ckpt, manifest=manifest, progress=False, row_group_rows=1)
+    full = LatentTable.open(encode_corpus(out=tmp_path / "full.parquet", device="cpu", **kw))
+    seen: list[str] = []
+
+    def killer(track_id):
+        seen.append(track_id)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(encode_mod, "_track_written", killer)
+    out = tmp_path / "t.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus(out=out, device="cpu", **kw)
+    assert partial_path(out).is_dir() and not out.exists()
+    messages: list[str] = []
+    encode_corpus_ray(out=out, concurrency=1, tracks_per_task=4, log=messages.append, **kw)
+    assert any("resuming" in m and "3 tracks already encoded" in m for m in messages)
+    table = LatentTable.open(out)
+    lat_a, rows_a = _sorted(full)
+    lat_b, rows_b = _sorted(table)
+    assert rows_a.equals(rows_b)
+    np.testing.assert_allclose(lat_a, lat_b, rtol=1e-5, atol=1e-6)
