@@ -105,7 +105,16 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
                           workspace=workspace, corpus_root=_corpus_root(opened, workspace),
                           out_dir=folder)
     started = time.time()
-    result = spec.load()(ctx, **options)
+    try:
+        result = spec.load()(ctx, **options)
+    except Exception as exc:
+        if _is_user_error(exc):
+            raise
+        raise AnalysisError(  # a bug in the analysis: say whose, keep the traceback chained
+            f"analysis {name!r} (plugin {spec.plugin}, {spec.distribution or 'unknown distribution'}) failed: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+            "report it to the plugin's authors (other analyses are unaffected)"
+        ) from exc
     if not isinstance(result, AnalysisResult):
         raise AnalysisError(f"analysis {name!r} returned {type(result).__name__}, not an AnalysisResult")
     info = {
@@ -123,6 +132,15 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
         "seconds": round(time.time() - started, 3),
     }
     return write_result(result, folder, info, formats=formats)
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Errors whose message already tells the user what to do (missing track, changed checkpoint ...)."""
+    from musiclatent.checkpoint import CheckpointError
+    from musiclatent.fileio import UnsafePathError
+    from musiclatent.latents.errors import LatentTableError
+
+    return isinstance(exc, (AnalysisError, CheckpointError, LatentTableError, UnsafePathError, OSError))
 
 
 def _table_info(table) -> dict[str, Any]:

@@ -18,7 +18,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
         CheckpointError, RegistryError, WorkspaceError, UnsafePathError, FileNotFoundError
     ]
-    for path in ("musiclatent.corpus.errors:CorpusError", "musiclatent.latents.table:LatentTableError"):
+    for path in ("musiclatent.corpus.errors:CorpusError", "musiclatent.latents.errors:LatentTableError",
+                 "musiclatent.analysis:AnalysisError", "musiclatent.report.build:ReportError",
+                 "musiclatent.training.trainer:TrainingError", "musiclatent.training.gridsearch:GridSearchError"):
         module, _, attr = path.partition(":")
         try:
             errors.append(getattr(__import__(module, fromlist=[attr]), attr))
