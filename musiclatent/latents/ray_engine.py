@@ -223,7 +223,7 @@ def encode_corpus_ray(
 
     Same rows, schema and metadata as ``encode_corpus`` (plus ``engine: "ray"``); ``out`` becomes a
     folder of ``part-*.parquet`` files with ``musiclatent.json``. ``concurrency``: actors in the pool;
-    ``tracks_per_task``: tracks per ``map_batches`` call; ``num_gpus``: GPUs per actor (``None``:
+    ``tracks_per_task``: tracks per ``map_batches`` call (fewer when needed so every actor gets work); ``num_gpus``: GPUs per actor (``None``:
     1 when the cluster has GPUs, else 0); ``address``: an existing cluster ("auto",
     "ray://head:10001"), else the running Ray or a local one with ``concurrency * cpus_per_actor``
     CPUs. Unreadable files are skipped and listed in ``problems``. Returns ``out``.
@@ -268,10 +268,11 @@ def encode_corpus_ray(
                 gpus = num_gpus
                 if gpus is None:
                     gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
-                chunks = [tracks.iloc[i:i + tracks_per_task] for i in range(0, len(tracks), tracks_per_task)]
+                per = max(1, min(tracks_per_task, -(-len(tracks) // concurrency)))  # every actor gets work
+                chunks = [tracks.iloc[i:i + per] for i in range(0, len(tracks), per)]
                 ds = ray.data.from_pandas(chunks)
                 results = ds.map_batches(
-                    TrackEncoder, batch_format="pandas", batch_size=tracks_per_task,
+                    TrackEncoder, batch_format="pandas", batch_size=per,
                     compute=ray.data.ActorPoolStrategy(size=concurrency),
                     num_gpus=gpus, num_cpus=cpus_per_actor, zero_copy_batch=True,
                     fn_constructor_kwargs={
