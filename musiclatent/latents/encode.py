@@ -207,6 +207,14 @@ def encode_corpus(
         offset = 0
         for t in pending:
             n = len(t.segments)
+            if not np.isfinite(latents[offset:offset + n]).all():  # e.g. audio far louder than full scale
+                peak = float(np.abs(t.segments).max())
+                reason = f"the model gave NaN/infinite latents (audio peak {peak:.3g}); normalise the file"
+                writer.add_problem(t.path, reason)
+                log(f"skipped {t.path}: {reason}")
+                offset += n
+                bar.update(1)
+                continue
             rows = {"track_id": [t.track_id] * n, "path": [t.path] * n, "label": [t.label] * n,
                     "split": [t.split] * n, "segment": [r["segment"] for r in t.rows],
                     "start_s": [r["start_s"] for r in t.rows], "duration_s": [r["duration_s"] for r in t.rows]}

@@ -18,6 +18,7 @@ renames it onto the final path. An interrupted encode resumes from the partial f
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ from musiclatent.latents.pooling import (
 
 TABLE_FORMAT = "musiclatent-latents"
 METADATA_KEY = b"musiclatent"
+METADATA_SHA_KEY = b"musiclatent.sha256"  # sha256 of the metadata JSON: a damaged footer is refused
 FOLDER_METADATA = "musiclatent.json"
 META_COLUMNS = ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")
 REQUIRED_METADATA = ("format", "format_version", "model", "sample_rate", "segment_samples", "latent_shape")
@@ -61,7 +63,8 @@ def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None) -> 
     ]
     meta = None
     if metadata is not None:
-        meta = {METADATA_KEY: json.dumps(dict(metadata), default=str, sort_keys=True).encode()}
+        raw = json.dumps(dict(metadata), default=str, sort_keys=True).encode()
+        meta = {METADATA_KEY: raw, METADATA_SHA_KEY: hashlib.sha256(raw).hexdigest().encode()}
     return pa.schema(fields, metadata=meta)
 
 
@@ -221,7 +224,7 @@ class LatentTableWriter:
         from musiclatent.fileio import naming
 
         with naming(self.path, tmp, part, self.partial):
-            pq.write_table(table, tmp, row_group_size=max(len(table), 1))
+            pq.write_table(table, tmp, row_group_size=max(len(table), 1), write_page_checksum=True)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, part)
@@ -257,9 +260,9 @@ class LatentTableWriter:
     def _write_final(self, tmp: Path, schema: pa.Schema) -> None:
         """Copy the parts row group by row group into ``tmp``, fsync, rename onto the final path."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, write_page_checksum=True) as writer:
             for part in self._parts:
-                pf = pq.ParquetFile(part)
+                pf = pq.ParquetFile(part, page_checksum_verification=True)
                 for i in range(pf.num_row_groups):
                     writer.write_table(pf.read_row_group(i).replace_schema_metadata(None))
                 pf.close()
@@ -306,6 +309,9 @@ def _read_file_metadata(path: Path) -> dict[str, Any]:
             "delete it and run `musiclatent encode` again"
         ) from None
     raw = (schema.metadata or {}).get(METADATA_KEY)
+    digest = (schema.metadata or {}).get(METADATA_SHA_KEY)
+    if raw is not None and digest is not None and hashlib.sha256(raw).hexdigest().encode() != digest:
+        raise LatentTableError(f"{path}: damaged file (its metadata fails its sha256 check); encode the corpus again")
     if raw is None:
         raise LatentTableError(
             f"{path}: no musiclatent metadata, not a latent table written by `musiclatent encode`; "
@@ -403,11 +409,10 @@ class LatentTable:
         if deep:
             for f in self.files:
                 try:
-                    pf = pq.ParquetFile(f)
+                    pf = pq.ParquetFile(f, page_checksum_verification=True)
                     other = pf.schema_arrow
                     for i in range(pf.num_row_groups):
-                        pf.metadata.row_group(i)
-                    pf.read(columns=["segment"])
+                        pf.read_row_group(i)  # every page of every column: checksums verified
                 except (pa.ArrowException, OSError) as exc:
                     raise LatentTableError(f"{f}: corrupt Parquet ({type(exc).__name__}); encode the corpus again") from None
                 if not other.remove_metadata().equals(self.schema.remove_metadata()):
@@ -440,7 +445,9 @@ class LatentTable:
     def _dataset(self):
         import pyarrow.dataset as ds
 
-        return ds.dataset([str(f) for f in self.files], format="parquet", schema=self.schema.remove_metadata())
+        fmt = ds.ParquetFileFormat(
+            default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
+        return ds.dataset([str(f) for f in self.files], format=fmt, schema=self.schema.remove_metadata())
 
     @staticmethod
     def _filter(filters: Any = None, track_ids: Iterable[str] | None = None):
