@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,24 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
     if candidate != root_path and root_path not in candidate.parents:
         raise UnsafePathError(f"{'/'.join(parts)!r} would be written outside {root_path}")
     return candidate
+
+
+def swap_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """Put the complete folder ``staging`` in place of ``folder``.
+
+    The old folder is renamed aside first and removed only after the new one is in place; if the
+    second rename fails the old one is put back, so a reader finds the old or the new folder whole.
+    """
+    staging, folder = Path(staging), Path(folder)
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
+        os.replace(folder, old)
+    try:
+        os.replace(staging, folder)
+    except BaseException:
+        if old is not None:
+            os.replace(old, folder)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
-from musiclatent.fileio import atomic_write_json, inside, safe_name
+from musiclatent.fileio import atomic_write_json, inside, safe_name, swap_folder
 
 INDEX_FORMAT = "musiclatent-analysis"
 PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
@@ -166,27 +166,13 @@ def write_result(result: AnalysisResult, folder: str | os.PathLike, info: dict[s
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         atomic_write_json(staging / "index.json", index)
-        _swap(staging, folder)
+        swap_folder(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
 
 
-def _swap(staging: Path, folder: Path) -> None:
-    """Put ``staging`` in place of ``folder``; the old folder is removed only after the rename."""
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
-        os.replace(folder, old)
-    try:
-        os.replace(staging, folder)
-    except BaseException:
-        if old is not None:
-            os.replace(old, folder)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _unique(name: str, used: set[str]) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import __version__
-from musiclatent.fileio import atomic_write_json, atomic_write_text, inside, safe_name
+from musiclatent.fileio import atomic_write_json, atomic_write_text, inside, safe_name, swap_folder
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
 from musiclatent.report.collect import AnalysisOutputs, read_analyses
 from musiclatent.report.sections import (
@@ -153,19 +153,6 @@ def _scatter_spec(frame) -> dict:
     }
 
 
-def _swap(staging: Path, folder: Path) -> None:
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
-        os.replace(folder, old)
-    try:
-        os.replace(staging, folder)
-    except BaseException:
-        if old is not None:
-            os.replace(old, folder)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _readable(folder: Path) -> None:
@@ -215,7 +202,7 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     try:
         _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
         _readable(staging)
-        _swap(staging, out)
+        swap_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
