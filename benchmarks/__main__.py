@@ -38,7 +38,8 @@ def summary_section(outcomes: list[Outcome], argv: list[str], quick: bool) -> st
     cmd = " ".join(["python -m benchmarks", *argv]).strip()
     return "\n".join([
         "## Summary", "",
-        f"Command: `{cmd}`{' (quick sizes)' if quick else ''}.", "",
+        f"Command: `{cmd}`{' (quick sizes)' if quick else ''}. Sections not in the table below come from "
+        "earlier runs; each names its own command.", "",
         f"Machine: {machine_line()}.", "",
         "The development machine's 2 cores were shared with other engineers' jobs while these ran "
         "(see the load average): absolute numbers are rough, ratios measured in one run "

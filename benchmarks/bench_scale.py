@@ -207,7 +207,8 @@ def markdown(args, reads, enc, rss, nb, tracks: int, seconds: float) -> str:
     if rss:
         parts += ["### Peak RSS of encode vs corpus size", "",
                   "A fresh process per size encodes N one-second tracks with alt5 (row groups of 256 segments); "
-                  "`peak RSS` is `ru_maxrss` of that process (scan, manifest and encode included).", "",
+                  "`peak RSS` is `ru_maxrss` of that process, measured by `bench_encode.py --rss-child` "
+                  "(see the Encode section for what it counts).", "",
                   md_table(rss, [("tracks", "tracks"), ("rows", "rows"), ("rss_before_encode_mib", "RSS before encode MiB"),
                                  ("peak_rss_mib", "peak RSS MiB"), ("wall_s", "encode wall s")]), ""]
     if nb is not None:
