@@ -139,27 +139,13 @@ def decode(track_id: str | None = None, *, latent: np.ndarray | PathLike | None 
 
     Returns ``(wave, sample_rate)``; also writes a WAV when ``out`` is given.
     """
-    import numpy as np
-
-    from musiclatent.latents.decode import (
-        decode_latent,
-        decode_to_file,
-        decode_track,
-        load_latent_file,
-        load_table_model,
-    )
+    from musiclatent.latents.decode import decode_request, decode_to_file
     from musiclatent.latents.table import LatentTable
 
     if (track_id is None) == (latent is None):
         raise ValueError("pass exactly one of track_id= or latent=")
     lt = table if isinstance(table, LatentTable) else open_table(table, workspace=workspace)
-    model = load_table_model(lt)
-    if track_id is not None:
-        wave, sr = decode_track(lt, track_id, model=model)
-    else:
-        array = latent if isinstance(latent, np.ndarray) else load_latent_file(latent)
-        wave = decode_latent(array, model, lt.latent_shape, length=int(lt.metadata["segment_samples"]))
-        sr = int(lt.metadata["sample_rate"])
+    wave, sr = decode_request(lt, track_id=track_id, latent=latent)
     if out is not None:
         decode_to_file(Path(out).expanduser(), wave, sr)
     return wave, sr

@@ -112,27 +112,15 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
 def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
     """Decode a track of TABLE (default: the workspace's latest table), or a .npy latent, to WAV."""
     from musiclatent.fileio import inside, safe_name
-    from musiclatent.latents.decode import (
-        decode_latent,
-        decode_to_file,
-        decode_track,
-        load_latent_file,
-        load_table_model,
-    )
+    from musiclatent.latents.decode import decode_request, decode_to_file
     from musiclatent.latents.table import LatentTable
 
     if (track_id is None) == (latent is None):
         raise click.UsageError("pass exactly one of --track ID or --latent FILE.npy")
     ws = workspace(ctx)
     lt = LatentTable.open(table or ws.latest_table())
-    model = load_table_model(lt, checkpoint, device)
-    if track_id is not None:
-        wave, sr = decode_track(lt, track_id, model=model)
-        stem = track_id
-    else:
-        meta = lt.metadata
-        wave = decode_latent(load_latent_file(latent), model, lt.latent_shape, length=int(meta["segment_samples"]))
-        sr, stem = int(meta["sample_rate"]), Path(latent).stem
+    wave, sr = decode_request(lt, track_id=track_id, latent=latent, checkpoint=checkpoint, device=device)
+    stem = track_id if track_id is not None else Path(latent).stem
     if out:
         target = Path(out).expanduser()
     else:

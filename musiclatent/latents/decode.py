@@ -115,6 +115,23 @@ def decode_track(table: LatentTable | str | os.PathLike, track_id: str, model=No
     return wave, sr
 
 
+def decode_request(table: LatentTable | str | os.PathLike, *, track_id: str | None = None,
+                   latent: np.ndarray | str | os.PathLike | None = None,
+                   checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> tuple[np.ndarray, int]:
+    """What ``musiclatent decode`` does: a track of ``table``, or a latent (array or ``.npy`` file)
+    decoded with the table's model, as ``(wave, sample_rate)``. Exactly one of the two is given."""
+    if (track_id is None) == (latent is None):
+        raise ValueError("pass exactly one of a track id or a latent")
+    table = _table(table)
+    model = load_table_model(table, checkpoint, device)
+    if track_id is not None:
+        return decode_track(table, track_id, model=model)
+    array = latent if isinstance(latent, np.ndarray) else load_latent_file(latent)
+    meta = table.metadata
+    wave = decode_latent(array, model, table.latent_shape, length=int(meta["segment_samples"]))
+    return wave, int(meta["sample_rate"])
+
+
 def decode_to_file(out: str | os.PathLike, wave: np.ndarray, sample_rate: int) -> Path:
     """Write ``wave`` as 16-bit WAV atomically (clipped to [-1, 1])."""
     from musiclatent.corpus.audio import write_audio
