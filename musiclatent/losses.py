@@ -49,9 +49,51 @@ def _mrstft(sample_rate: int) -> nn.Module:
     return _PerItemLoss("mrstft", lambda r, e: audio.mrstft_distance(r, e, sample_rate))
 
 
+MEL_SCALES = ((512, 40), (1024, 80), (2048, 160))
+"""The ``mel`` loss's ``(n_fft, n_mels)`` resolutions (DAC's); the same FFT sizes as ``mrstft``'s."""
+
+
 def _mel(sample_rate: int) -> nn.Module:
-    scales = ((512, 40), (1024, 80), (2048, 160))
-    return _PerItemLoss("mel", lambda r, e: audio.mel_distance(r, e, sample_rate, scales=scales))
+    return _PerItemLoss("mel", lambda r, e: audio.mel_distance(r, e, sample_rate, scales=MEL_SCALES))
+
+
+class MrstftMel(nn.Module):
+    """``w_stft * mrstft + w_mel * mel`` from one STFT per signal and resolution (the same values).
+
+    ``build_loss`` uses it whenever a spec has both terms: the two losses use the same FFT sizes
+    (512, 1024, 2048, hop a quarter, Hann, centred), so sharing the transforms halves their cost.
+    """
+
+    def __init__(self, sample_rate: int, w_stft: float = 1.0, w_mel: float = 1.0):
+        super().__init__()
+        import torchaudio
+
+        self.w_stft, self.w_mel = float(w_stft), float(w_mel)
+        for n_fft, n_mels in MEL_SCALES:
+            fb = torchaudio.functional.melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate,
+                                                       norm="slaney", mel_scale="slaney")
+            self.register_buffer(f"fb{n_fft}", fb.T.contiguous(), persistent=False)
+
+    def forward(self, est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        ref, est = audio.as_batch(ref), audio.as_batch(est)
+        stft_total = mel_total = 0.0
+        for n_fft, _ in MEL_SCALES:
+            window = torch.hann_window(n_fft, device=est.device, dtype=est.dtype)
+            specs = [torch.stft(x, n_fft=n_fft, hop_length=n_fft // 4, win_length=n_fft, window=window,
+                                center=True, pad_mode="constant", return_complex=True) for x in (ref, est)]
+            mags = [(s.real.pow(2) + s.imag.pow(2)).clamp_min(audio.EPS).sqrt() for s in specs]
+            diff = (mags[0] - mags[1]).flatten(1)
+            sc = diff.norm(dim=-1) / (mags[0].flatten(1).norm(dim=-1) + audio.EPS)
+            logs = [m.clamp_min(audio.LOG_FLOOR).log10() for m in mags]
+            stft_total = stft_total + sc + (logs[0] - logs[1]).abs().flatten(1).mean(-1)
+            fb = getattr(self, f"fb{n_fft}")
+            mels = [torch.matmul(fb, s.abs()).clamp_min(audio.LOG_FLOOR).log10() for s in specs]
+            mel_total = mel_total + (mels[0] - mels[1]).abs().flatten(1).mean(-1)
+        n = len(MEL_SCALES)
+        return (self.w_stft * stft_total / n + self.w_mel * mel_total / n).mean()
+
+    def extra_repr(self) -> str:
+        return f"{self.w_stft:g}*mrstft + {self.w_mel:g}*mel (shared STFTs)"
 
 
 def _sisdr(sample_rate: int) -> nn.Module:
@@ -116,6 +158,12 @@ def build_loss(spec: str, sample_rate: int = 22050) -> nn.Module:
     terms = parse_loss_spec(spec)
     if len(terms) == 1 and terms[0][0] == 1.0:
         return LOSSES[terms[0][1]](sample_rate)
+    names = [n for _, n in terms]
+    if names.count("mrstft") == 1 and names.count("mel") == 1:  # same values, half the STFTs
+        weight = dict((n, w) for w, n in terms)
+        rest = [(w, n, LOSSES[n](sample_rate)) for w, n in terms if n not in ("mrstft", "mel")]
+        fused = MrstftMel(sample_rate, weight["mrstft"], weight["mel"])
+        return WeightedSum([*rest, (1.0, "mrstft+mel", fused)])
     return WeightedSum([(w, n, LOSSES[n](sample_rate)) for w, n in terms])
 
 

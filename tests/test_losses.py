@@ -50,3 +50,20 @@ def test_identical_signals_give_zero():
 def test_unknown_or_malformed_specs_list_the_known_losses(bad):
     with pytest.raises(LossSpecError, match="mse"):
         build_loss(bad)
+
+
+def test_mrstft_plus_mel_shares_stfts_with_the_same_value_and_gradient():
+    from musiclatent.losses import LOSSES, MrstftMel, WeightedSum
+
+    est, ref = _pair()
+    est.requires_grad_(True)
+    fused = build_loss("l1+2*mrstft+0.5*mel", 8000)
+    assert any(isinstance(m, MrstftMel) for m in fused.modules())
+    separate = WeightedSum([(1.0, "l1", LOSSES["l1"](8000)), (2.0, "mrstft", LOSSES["mrstft"](8000)),
+                            (0.5, "mel", LOSSES["mel"](8000))])
+    a = fused(est, ref)
+    (grad_a,) = torch.autograd.grad(a, est)
+    b = separate(est, ref)
+    (grad_b,) = torch.autograd.grad(b, est)
+    assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(grad_a, grad_b, rtol=1e-4, atol=1e-7)

@@ -175,3 +175,28 @@ def test_quality_benchmark_smoke(tmp_path, tiny_corpus):
     assert md.splitlines()[0].startswith("| name | family | kind | compression | kbps")
     assert (tmp_path / "q" / "quality.csv").exists() and (tmp_path / "q" / "quality.json").exists()
     assert (tmp_path / "q" / "runs" / "wave48" / "best.safetensors").exists()
+
+
+def test_istft_head_phase_prior_overlap_adds_a_bin_centred_sine_coherently():
+    from musiclatent.models.layers import ISTFTHead, bin_advance
+
+    n_fft, hop, frames = 768, 192, 40
+    adv = bin_advance(n_fft // 2 + 1, frames, n_fft, hop)
+    assert adv.shape == (385, frames)
+    assert torch.allclose(adv[9, 1] - adv[9, 0], torch.tensor(2 * math.pi * 9 * hop / n_fft % (2 * math.pi)))
+    feats = torch.zeros(1, 4, frames)
+    for phase in ("advance", "fixed"):
+        head = ISTFTHead(4, n_fft, hop, phase=phase)
+        bins = n_fft // 2 + 1
+        with torch.no_grad():  # only bin 9 is loud, at a constant (zero-correction) phase
+            head.proj.weight.zero_()
+            head.proj.bias[:bins] = -20.0
+            head.proj.bias[9] = math.log(100.0)
+        y = head(feats)[0, 0, n_fft:-n_fft]
+        t = torch.arange(y.numel(), dtype=torch.float32)
+        basis = torch.stack([torch.cos(2 * math.pi * 9 * t / n_fft), torch.sin(2 * math.pi * 9 * t / n_fft)], 1)
+        fit = torch.linalg.lstsq(basis, y.detach()[:, None]).solution
+        residual = y.detach() - (basis @ fit)[:, 0]
+        assert residual.pow(2).mean() < 1e-3 * y.detach().pow(2).mean()  # one steady sinusoid
+    with pytest.raises(ValueError, match="phase"):
+        ISTFTHead(4, n_fft, hop, phase="random")

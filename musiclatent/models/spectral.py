@@ -55,11 +55,15 @@ class MelAutoencoder(AudioAutoencoder):
         act: ``"snake"``, ``"elu"`` or ``"gelu"``.
         weight_norm: weight-normalise the convolutions.
         sample_rate: the audio rate the model is trained at.
+        max_log_mag: the decoder's natural-log magnitudes are clamped to at most this.
+        phase: ``"free"`` (the decoder predicts each frame's phase) or ``"advance"`` (it predicts a
+            correction to the phase of bin-centred sinusoids; see ``ISTFTHead``).
     """
 
     def __init__(self, n_fft: int = 768, stft_hop: int = 192, n_mels: int = 64, channels: int = 64,
                  down: Sequence[int] = (), latent_channels: int = 16, dilations: Sequence[int] = (1, 3, 9),
-                 kernel_size: int = 3, act: str = "snake", weight_norm: bool = True, sample_rate: int = 22050):
+                 kernel_size: int = 3, act: str = "snake", weight_norm: bool = True, sample_rate: int = 22050,
+                 max_log_mag: float = 4.0, phase: str = "free"):
         super().__init__()
         import torchaudio
 
@@ -89,7 +93,8 @@ class MelAutoencoder(AudioAutoencoder):
             dec.append(UpBlock(channels, channels, d, dilations, act, norm, kernel_size))
         dec += [residual_stack(channels, dilations, kernel_size, act=act, norm=norm), activation(act, channels)]
         self.decoder = nn.Sequential(*dec)
-        self.head = ISTFTHead(channels, self.n_fft, self.stft_hop)
+        self.head = ISTFTHead(channels, self.n_fft, self.stft_hop, max_log_mag=float(max_log_mag),
+                                 phase=str(phase))
 
     def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` (T a multiple of ``stft_hop``) -> log10 mel ``[B, n_mels, T / stft_hop]``."""
