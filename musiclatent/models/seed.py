@@ -34,6 +34,7 @@ from musiclatent.models.blocks import (
     init_scale_preserving,
     up_conv,
 )
+from musiclatent.models.fused import FusedLinearEncoder
 
 
 def _check_sample_rate(sample_rate: int) -> int:
@@ -167,9 +168,13 @@ class LinearConvAutoencoder(AudioAutoencoder):
         rev = widths[::-1]
         self.decoder = nn.Sequential(*(up_conv(rev[i], rev[i + 1], s) for i, s in enumerate(reversed(strides))))
         init_scale_preserving(self)
+        self._fused = FusedLinearEncoder(self.encoder, self.hop)
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.encoder(pad_to_multiple(wave, self.hop))
+        x = pad_to_multiple(wave, self.hop)
+        if torch.is_grad_enabled():
+            return self.encoder(x)
+        return self._fused(x)  # inference: the linear stack as one strided matmul (models/fused.py)
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         return fit_length(self.decoder(latent), length)
