@@ -38,7 +38,9 @@ MEL_CONFIGS = {
 WAVE_BASE = {"channels": 8, "max_channels": 64, "dilations": [1, 3, 9], "act": "snake", "weight_norm": True,
              "sample_rate": 22050}
 MEL_BASE = {"n_fft": 768, "stft_hop": 192, "n_mels": 64, "channels": 64, "dilations": [1, 3, 9], "kernel_size": 3,
-            "act": "snake", "weight_norm": True, "sample_rate": 22050}
+            "act": "snake", "weight_norm": True, "sample_rate": 22050, "phase": "advance"}
+# phase "advance": the iSTFT head predicts a correction to the phase of bin-centred sinusoids, so frames
+# overlap-add coherently from the first step (see musiclatent.models.layers.ISTFTHead).
 
 
 def _scale(name: str) -> str:
