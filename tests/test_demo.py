@@ -8,6 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from musiclatent.pipeline import DEFAULT_MODEL
+
 pytestmark = pytest.mark.slow
 
 
@@ -28,12 +30,12 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
         assert f'id="sec-{name}"' in page
         assert f'id="sec-{name}" class="missing"' not in page
         assert (ws_root / "analyses" / name / "index.json").is_file()
-    assert (ws_root / "runs" / "alt5" / "best.safetensors").is_file()
-    assert (ws_root / "latents" / "alt5.parquet").is_file()
+    assert (ws_root / "runs" / DEFAULT_MODEL / "best.safetensors").is_file()
+    assert (ws_root / "latents" / f"{DEFAULT_MODEL}.parquet").is_file()
     previews = list((ws_root / "report" / "audio" / "tracks").iterdir())
     assert len(previews) == 20  # 10 genres x 2 tracks, each clickable on the map
     manifest = json.loads((ws_root / "report" / "report.json").read_text())
-    assert manifest["provenance"]["model"] == "alt5"
+    assert manifest["provenance"]["model"] == DEFAULT_MODEL
     assert len(manifest["provenance"]["checkpoint sha256"]) == 64
 
     lines: list[str] = []

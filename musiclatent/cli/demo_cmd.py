@@ -15,7 +15,7 @@ from musiclatent.cli.common import user_errors, workspace
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Training epochs (default 3, within a 90 s training budget; 1 with --fast).")
 @click.option("--model", default=None,
-              help="Architecture to train (default: the built-in demo model, alt5).")
+              help="Architecture to train (default: the built-in demo model, mel12).")
 @click.option("--fast", is_flag=True, help="Tiny sizes: a smoke test in well under a minute.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the corpus, training and analyses.")
 @click.pass_context
