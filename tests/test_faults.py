@@ -205,14 +205,14 @@ def test_report_killed_leaves_old_or_new_complete(tmp_path, report_ws, where):
                    f"    open({str(marker)!r}, 'w').close()\n"
                    "    time.sleep(60)\n"
                    "b._readable = slow\n")
-    else:  # killed right after the new report was swapped in, before the old one is deleted
+    else:  # killed right after the new report was swapped in, (the old one already removed)
         prelude = ("import musiclatent.report.build as b\n"
-                   "_swap = b._swap\n"
+                   "_swap_folder = b.swap_folder\n"
                    "def slow(staging, folder):\n"
-                   "    _swap(staging, folder)\n"
+                   "    _swap_folder(staging, folder)\n"
                    f"    open({str(marker)!r}, 'w').close()\n"
                    "    time.sleep(60)\n"
-                   "b._swap = slow\n")
+                   "b.swap_folder = slow\n")
     # the new report differs from the old one: one more analysis with a new table
     extra = ws.root / "analyses" / "probe" / "probe_scores.csv"
     extra.write_text(extra.read_text() + "extra row,0.5\n")
