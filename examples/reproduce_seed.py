@@ -46,7 +46,7 @@ def main() -> None:
     print(best.to_string(index=False))
 
     for model in SEED_MODELS:
-        row = best[(best["model"] == model) & (best["criterion"] == "best_val_loss")].iloc[0]
+        row = best[(best["model"] == model) & (best["criterion"] == "best validation loss")].iloc[0]
         print(f"{model}: training the winner lr={row['lr']} epochs={int(row['epochs'])}")
         ml.train(model, workspace=ws, lr=float(row["lr"]), epochs=int(row["epochs"]), **extra)
         table = ml.encode(model, workspace=ws)
