@@ -106,13 +106,40 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
     return candidate
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system or kernel cannot
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def swap_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
     """Put the complete folder ``staging`` in place of ``folder``.
 
-    The old folder is renamed aside first and removed only after the new one is in place; if the
-    second rename fails the old one is put back, so a reader finds the old or the new folder whole.
+    Where the kernel supports it the two are exchanged in one atomic step, so a reader (or a
+    kill) always finds the old or the new folder whole at ``folder``. Elsewhere the old folder is
+    renamed aside first and removed only after the new one is in place; if the second rename fails
+    the old one is put back.
     """
     staging, folder = Path(staging), Path(folder)
+    if folder.exists() and _exchange(staging, folder):
+        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old folder
+        return
     old = None
     if folder.exists():
         old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")

@@ -164,3 +164,23 @@ def test_encode_after_disk_full_resumes_and_completes(ws, monkeypatch, tmp_path)
     again = LatentTable.open(out).validate(deep=True)
     assert again.tracks()["track_id"].tolist() == first.tracks()["track_id"].tolist()
     assert not list(tmp_path.glob(".big.parquet*"))
+
+
+def test_swap_folder_replaces_a_folder_whole(tmp_path):
+    from musiclatent.fileio import swap_folder
+
+    new, cur = tmp_path / "staging", tmp_path / "report"
+    new.mkdir()
+    cur.mkdir()
+    (new / "index.html").write_text("new")
+    (cur / "index.html").write_text("old")
+    (cur / "stale.txt").write_text("only in the old one")
+    swap_folder(new, cur)
+    assert (cur / "index.html").read_text() == "new"
+    assert not (cur / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # nothing left beside it
+    fresh = tmp_path / "staging2"
+    fresh.mkdir()
+    (fresh / "index.html").write_text("first")
+    swap_folder(fresh, tmp_path / "absent")  # no folder yet: a plain rename
+    assert (tmp_path / "absent" / "index.html").read_text() == "first"
