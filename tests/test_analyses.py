@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+import torch  # a hard dependency: a broken torch must fail, not skip
 
-torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import torch  # a hard dependency: a broken torch must fail, not skip
 
 from musiclatent.plugins import get_registry
 from musiclatent.testing import check_architecture
 
-torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 SEED_LENGTH = 110250  # 5 s at 22050 Hz, the seed report's clip

@@ -6,6 +6,7 @@ import os
 import pickle
 
 import pytest
+import torch  # a hard dependency: a broken torch must fail, not skip
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.checkpoint import (
@@ -20,7 +21,6 @@ from musiclatent.fileio import sha256_file
 from musiclatent.plugins import get_registry
 from musiclatent.registry import ArchitectureSpec, Registry
 
-torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch  # a hard dependency: a broken torch must fail, not skip
 
-torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 from musiclatent.plugins import get_registry  # noqa: E402

@@ -25,6 +25,9 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+SNAKE_MIN_ALPHA = 1e-4
+"""The smallest ``|alpha|`` Snake divides by (a learned alpha that reaches zero would give inf * 0)."""
+
 
 class Snake1d(nn.Module):
     """Snake activation ``x + sin(alpha x)^2 / alpha`` with one learned ``alpha`` per channel."""
@@ -35,7 +38,11 @@ class Snake1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.alpha
-        return x + (a + 1e-9).reciprocal() * torch.sin(a * x).pow(2)
+        # 1 / alpha, kept finite when a learned alpha reaches (or crosses) zero: below SNAKE_MIN_ALPHA
+        # in size it is replaced by +-SNAKE_MIN_ALPHA (sin(a x)^2 / a -> 0 there anyway)
+        small = a.abs() < SNAKE_MIN_ALPHA
+        inv = torch.where(small, torch.full_like(a, SNAKE_MIN_ALPHA).copysign(a), a + 1e-9).reciprocal()
+        return x + inv * torch.sin(a * x).pow(2)
 
 
 def activation(name: str, channels: int) -> nn.Module:
@@ -165,7 +172,9 @@ class ISTFTHead(nn.Module):
         else:
             phase = bin_advance(bins, out.shape[-1], self.n_fft, self.hop, out.device)
             phase = phase + out[:, bins:] if self.phase == "advance" else phase.expand_as(mag)
-        spec = torch.polar(mag, phase)  # [B, bins, F]
+        # real and imaginary parts by hand: torch.polar's backward goes through sgn(mag * e^(i phase)),
+        # which returns NaN once a magnitude underflows to a subnormal (seen on several torch releases)
+        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase))  # [B, bins, F]
         return overlap_add(spec, self.n_fft, self.hop, self.window)
 
 
