@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
@@ -28,20 +29,28 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "musiclatent.default_plugins.analyses",
 )
 
-_state: dict[str, object] = {}
+@dataclass
+class _State:
+    """The process-wide plugin state (``reset()`` forgets it)."""
+
+    pm: pluggy.PluginManager | None = None
+    registry: Registry | None = None
+    dists: dict[str, str] = field(default_factory=dict)  # plugin name -> "distribution version"
+    broken_loading: dict[str, str] = field(default_factory=dict)  # entry point -> why it did not load
+
+
+_state = _State()
 
 
 def _dist_of(plugin_name: str) -> str:
-    return _state.get("dists", {}).get(plugin_name, "")  # type: ignore[union-attr]
+    return _state.dists.get(plugin_name, "")
 
 
 def get_plugin_manager(entry_points: bool = True) -> pluggy.PluginManager:
     """The process-wide plugin manager, built on first use."""
-    pm = _state.get("pm")
-    if pm is None:
-        pm = _build(entry_points)
-        _state["pm"] = pm
-    return pm  # type: ignore[return-value]
+    if _state.pm is None:
+        _state.pm = _build(entry_points)
+    return _state.pm
 
 
 def _build(entry_points: bool) -> pluggy.PluginManager:
@@ -76,8 +85,8 @@ def _build(entry_points: bool) -> pluggy.PluginManager:
         pm.register(module, name=module_name)
         dists[module_name] = f"musiclatent {__version__}"
     pm.check_pending()
-    _state["dists"] = dists
-    _state["broken_loading"] = broken
+    _state.dists = dists
+    _state.broken_loading = broken
     return pm
 
 
@@ -89,13 +98,14 @@ def collect(pm: pluggy.PluginManager | None = None) -> Registry:
     A duplicate name between two plugins is an error naming both providers.
     """
     pm = pm or get_plugin_manager()
-    registry = Registry(broken=dict(_state.get("broken_loading", {})))  # type: ignore[arg-type]
+    registry = Registry(broken=dict(_state.broken_loading))
     for hook_name, cls in (
         ("register_architectures", ArchitectureSpec),
         ("register_analyses", AnalysisSpec),
     ):
         hook = getattr(pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
+        impls = hook.get_hookimpls()
+        for impl in reversed(impls):
             plugin_name = impl.plugin_name
             dist = _dist_of(plugin_name) or "unknown distribution"
             pending: list = []
@@ -107,9 +117,11 @@ def collect(pm: pluggy.PluginManager | None = None) -> Registry:
                     )
                 _pending.append(spec)
 
+            # one plugin at a time through pluggy's own hook caller (so tracing, monitoring and
+            # argument subsets work as pluggy documents them), the others left out of the call
+            others = [pm.get_plugin(i.plugin_name) for i in impls if i.plugin_name != plugin_name]
             try:
-                # pluggy lets an implementation accept a subset of the hook's arguments
-                impl.function(**({"register": register} if "register" in impl.argnames else {}))
+                pm.subset_hook_caller(hook_name, remove_plugins=others)(register=register)
                 stamped = [type(spec)(**{**spec.__dict__, "plugin": plugin_name, "distribution": dist})
                            for spec in pending]
                 for spec in stamped:
@@ -124,30 +136,29 @@ def collect(pm: pluggy.PluginManager | None = None) -> Registry:
 
 def get_registry() -> Registry:
     """The registry of every loaded plugin's specs (cached for the process)."""
-    reg = _state.get("registry")
-    if reg is None:
-        reg = collect()
-        _state["registry"] = reg
-    return reg  # type: ignore[return-value]
+    if _state.registry is None:
+        _state.registry = collect()
+    return _state.registry
 
 
 def reset() -> None:
     """Forget the plugin manager and registry (tests register fake plugins after this)."""
-    _state.clear()
+    global _state
+    _state = _State()
 
 
 def register_plugin(plugin, name: str | None = None) -> None:
     """Register a plugin object at run time (tests, notebooks) and rebuild the registry."""
     pm = get_plugin_manager()
     pm.register(plugin, name=name)
-    _state.setdefault("dists", {})[name or pm.get_name(plugin)] = "registered at run time"  # type: ignore[index]
-    _state.pop("registry", None)
+    _state.dists[name or pm.get_name(plugin)] = "registered at run time"
+    _state.registry = None
 
 
 def unregister_plugin(name: str) -> None:
     pm = get_plugin_manager()
     pm.unregister(name=name)
-    _state.pop("registry", None)
+    _state.registry = None
 
 
 __all__ = [

@@ -37,6 +37,22 @@ def test_hook_has_a_test(hook):
     assert hasattr(sys.modules[__name__], f"test_hook_{hook}"), f"no test_hook_{hook} in {__file__}"
 
 
+def test_building_the_registry_calls_every_hook_through_pluggy(fresh_plugins):
+    """Hooks go through pluggy's hook caller (so tracing and monitoring see them), each one once per plugin."""
+    pm = fresh_plugins.get_plugin_manager()
+    called: list[tuple[str, str]] = []
+    undo = pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: called.extend((name, i.plugin_name) for i in impls), lambda *a: None)
+    try:
+        fresh_plugins.get_registry()
+    finally:
+        undo()
+    assert sorted({name for name, _ in called}) == HOOKS
+    for hook in HOOKS:
+        impls = [i.plugin_name for i in getattr(pm.hook, hook).get_hookimpls()]
+        assert sorted(p for name, p in called if name == hook) == sorted(impls)
+
+
 class _ArchPlugin:
     @hookimpl
     def register_architectures(self, register):

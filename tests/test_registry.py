@@ -59,9 +59,11 @@ class WrongKindPlugin:
 
 
 class NoArgsPlugin:
+    calls = 0
+
     @hookimpl
     def register_analyses(self):  # pluggy allows a subset of the hook's arguments
-        return None
+        type(self).calls += 1
 
 
 @pytest.fixture
@@ -126,9 +128,12 @@ def test_broken_plugin_is_listed_and_others_keep_working(plugins, plugin, expect
 
 
 def test_hookimpl_with_fewer_arguments(plugins):
+    NoArgsPlugin.calls = 0
     try:
         registry = _with(plugins, (NoArgsPlugin(), "noargs"))
+        assert NoArgsPlugin.calls == 1  # called once, without the argument it did not ask for
         assert "noargs" not in registry.broken
+        assert "pca" in registry.analyses  # the other plugins' registrations are unaffected
     finally:
         plugins.unregister_plugin("noargs")
 
@@ -175,6 +180,16 @@ def test_listing_plugins_does_not_import_torch_or_umap():
     proc = _run(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_trace_hooks_prints_every_hook_call():
+    code = "from musiclatent.plugins import get_registry; get_registry()"
+    proc = _run(code, env_extra={"MUSICLATENT_TRACE_HOOKS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    for hook in ("register_architectures", "register_analyses"):
+        assert hook in proc.stderr, proc.stderr[-2000:]
+    quiet = _run(code)
+    assert "register_architectures" not in quiet.stderr
 
 
 def _throwaway_distribution(site):
