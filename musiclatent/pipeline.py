@@ -22,6 +22,8 @@ from typing import Any
 # runs the seed report's Net5 instead.
 DEFAULT_MODEL = "mel12"
 DEMO_ANALYSES = ("umap", "cluster", "neighbors", "interpolate", "probe")
+# every chart as offline HTML and PNG (plus its Vega-Lite JSON), as docs/user-guide.md promises
+DEMO_FORMATS = ("html", "png")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def _analysis_is_current(folder: Path, table_path: Path, sha: str) -> bool:
     except (OSError, json.JSONDecodeError):
         return False
     table = index.get("table") or {}
+    charts = [o for o in index.get("outputs") or [] if isinstance(o, dict) and o.get("kind") == "chart"]
+    if any(fmt not in (o.get("files") or {}) for o in charts for fmt in DEMO_FORMATS):
+        return False  # made by an older demo without PNGs: make it again
     return (isinstance(table, dict) and table.get("checkpoint_sha256") == sha
             and Path(str(table.get("path", ""))).resolve() == table_path.resolve())
 
@@ -175,7 +180,7 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
             sha = _table_sha(table_path) or ""
             if _analysis_is_current(ws.analysis_dir(name), table_path, sha):
                 return False
-            run_analysis(name, table=table_path, workspace=ws, seed=seed, formats=("html",),
+            run_analysis(name, table=table_path, workspace=ws, seed=seed, formats=DEMO_FORMATS,
                          **sizes.analysis_options.get(name, {}))
             return True
         return run
