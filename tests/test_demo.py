@@ -30,6 +30,12 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
         assert f'id="sec-{name}"' in page
         assert f'id="sec-{name}" class="missing"' not in page
         assert (ws_root / "analyses" / name / "index.json").is_file()
+        # docs/user-guide.md: analyses/<name>/ holds charts as .html .png .json
+        analysis_index = json.loads((ws_root / "analyses" / name / "index.json").read_text())
+        for chart in (o for o in analysis_index["outputs"] if o["kind"] == "chart"):
+            assert set(chart["files"]) == {"html", "png", "json"}, (name, chart)
+            png = ws_root / "analyses" / name / chart["files"]["png"]
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (ws_root / "runs" / DEFAULT_MODEL / "best.safetensors").is_file()
     assert (ws_root / "latents" / f"{DEFAULT_MODEL}.parquet").is_file()
     previews = list((ws_root / "report" / "audio" / "tracks").iterdir())

@@ -106,7 +106,7 @@ def label_skip_reason(labels, what: str) -> str | None:
     any agreement score trivially perfect (purity 1.0, precision 1.0), so it is not computed.
     """
     labels = np.asarray(labels, dtype=object).astype(str)
-    known = sorted(set(labels[labels != UNKNOWN]))
+    known = sorted({str(v) for v in labels[labels != UNKNOWN]})
     if len(known) >= 2:
         return None
     if not known:
