@@ -88,6 +88,8 @@ def test_label_scores_skipped_with_a_reason(labels, tmp_path):
     index = json.loads((out / "index.json").read_text())
     assert not {"kmeans_purity", "kmeans_ari", "kmeans_nmi"} & set(index["summary"])
     assert "kmeans_silhouette" in index["summary"]
+    assert index["summary"]["n_labels"] == (0 if labels[0] is None else 1)
+    assert "k_at_labels" not in index["summary"] and index["summary"]["k_shown"] == 2
     assert any("skipped" in n and "two different labels" in n for n in index["notes"])
     assert "contingency" not in {o["name"] for o in index["outputs"]}
 

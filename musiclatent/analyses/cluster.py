@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclatent.analyses.common import (
+    UNKNOWN,
     heatmap,
     label_skip_reason,
     need_tracks,
@@ -101,6 +102,8 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
     at_k = scores[scores.k == k_label].set_index("method")
     summary = {"n_tracks": int(len(Z)), "n_labels": n_labels, "k_at_labels": k_label,
                "k_range": [lo, hi], "methods": methods}
+    if skip:  # no labels to match: say how many real ones there are, and which k is shown
+        summary.update(n_labels=len(set(labels) - {UNKNOWN}), k_shown=summary.pop("k_at_labels"))
     for m in methods:
         for metric in ("silhouette",) if skip else ("ari", "nmi", "purity", "silhouette"):
             summary[f"{m}_{metric}"] = float(at_k.loc[m, metric])
