@@ -128,12 +128,15 @@ def _precision(ctx, result: AnalysisResult, labels, idx, kk: int, metric: str) -
     result.charts["precision_at_k"] = bars + rule
 
 
-def _corpus_index(ctx, paths) -> dict[str, int]:
-    """Resolved corpus file path -> track row (empty when the corpus root is unknown)."""
+def _corpus_row(ctx, resolved: Path, rows: dict[str, int]) -> int | None:
+    """The table row of the corpus track that is the file ``resolved`` (None: not in the corpus)."""
     if ctx.corpus_root is None:
-        return {}
-    root = Path(ctx.corpus_root)
-    return {str((root / p).resolve()): i for i, p in enumerate(paths)}
+        return None
+    try:
+        rel = resolved.relative_to(Path(ctx.corpus_root).expanduser().resolve()).as_posix()
+    except ValueError:
+        return None
+    return rows.get(rel)
 
 
 def _search_queries(ctx, result: AnalysisResult, X, query, kk: int, metric: str, ids, labels, paths) -> None:
@@ -143,7 +146,7 @@ def _search_queries(ctx, result: AnalysisResult, X, query, kk: int, metric: str,
 
     from musiclatent.corpus.errors import AudioReadError, printable
 
-    in_corpus = _corpus_index(ctx, paths)
+    rows = {str(p): i for i, p in enumerate(paths)}
     qrows = []
     for qpath in query:
         resolved = Path(qpath).expanduser().resolve()
@@ -151,7 +154,7 @@ def _search_queries(ctx, result: AnalysisResult, X, query, kk: int, metric: str,
             vec = ctx.encode_file(resolved)
         except AudioReadError as exc:
             raise AnalysisError(f"query file {printable(qpath)} cannot be used: {exc.reason}") from exc
-        own = in_corpus.get(str(resolved))
+        own = _corpus_row(ctx, resolved, rows)
         want = kk if own is None else min(kk + 1, len(X))
         qd, qi = nearest(X, vec[None, :], want, metric)
         pairs = [(d, i) for d, i in zip(qd[0], qi[0], strict=True) if i != own][:kk]
