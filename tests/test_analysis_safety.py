@@ -226,7 +226,7 @@ def test_heatmap_text_is_white_on_dark_cells():
     assert [v > threshold for v in frame["n"]] == [False, False, True, True]
 
 
-def test_demo_analyses_without_png_are_made_again(tmp_path):
+def test_demo_remakes_analyses_without_png_or_of_an_older_encoding(tmp_path):
     from musiclatent.pipeline import DEMO_FORMATS, _analysis_is_current
 
     assert "png" in DEMO_FORMATS
@@ -238,5 +238,7 @@ def test_demo_analyses_without_png_are_made_again(tmp_path):
     (folder / "index.json").write_text(json.dumps(index))
     assert not _analysis_is_current(folder, table, "ab")
     index["outputs"][0]["files"]["png"] = "m.png"
+    index["table"]["created"] = "2026-01-01T00:00:00+0000"
     (folder / "index.json").write_text(json.dumps(index))
-    assert _analysis_is_current(folder, table, "ab")
+    assert _analysis_is_current(folder, table, "ab", "2026-01-01T00:00:00+0000")
+    assert not _analysis_is_current(folder, table, "ab", "2026-02-02T00:00:00+0000")  # encoded again

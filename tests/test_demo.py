@@ -43,6 +43,7 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
     manifest = json.loads((ws_root / "report" / "report.json").read_text())
     assert manifest["provenance"]["model"] == DEFAULT_MODEL
     assert len(manifest["provenance"]["checkpoint sha256"]) == 64
+    assert manifest["stale"] == {}  # every section was made from the table the header names
 
     lines: list[str] = []
     again = run_demo(ws_root, fast=True, progress=False, log=lines.append)
