@@ -47,6 +47,7 @@ def test_sections_from_an_older_table_are_marked_stale(tmp_path):
         assert f'<section id="sec-{name}" class="stale">' in page
     assert '<section id="sec-probe"><h2>' in page
     assert page.count('class="stale-banner"') == 3
+    assert '<a href="#sec-umap" class="stale"' in page and '<a href="#sec-probe">probe</a>' in page
     assert manifest["notes"][0].startswith("STALE: 3 section(s)")
 
 

@@ -307,7 +307,8 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
                         f"`musiclatent analyze NAME` for each, then `musiclatent report`")
     notes.extend(store.problems[:20])
 
-    nav = "".join(f'<a href="#sec-{e(n)}">{e(n)}</a>' for n in names)
+    nav = "".join(f'<a href="#sec-{e(n)}" class="stale" title="stale: {e(stale[n])}">{e(n)} (stale)</a>'
+                  if n in stale else f'<a href="#sec-{e(n)}">{e(n)}</a>' for n in names)
     data = {"charts": charts, "tracks": track_info, "neighbors": sc.neighbors}
     page = _static("template.html")
     note_html = "".join(f"<li>{e(n)}</li>" for n in notes)
