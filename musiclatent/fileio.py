@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,22 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
     if candidate != root_path and root_path not in candidate.parents:
         raise UnsafePathError(f"{'/'.join(parts)!r} would be written outside {root_path}")
     return candidate
+
+
+def foreign_folder(folder: str | os.PathLike, ours: Callable[[Path], bool], what: str) -> str | None:
+    """Why ``folder`` must not be replaced by a writer of ``what`` (a sentence), or ``None``.
+
+    A missing or empty folder, or one ``ours(folder)`` recognises as an earlier output of the same
+    writer (its marker file), may be replaced whole; a file, or a folder holding anything else,
+    may not: ``--out .`` must never wipe the current folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file; pass --out with a folder"
+    if folder.is_dir() and any(folder.iterdir()) and not ours(folder):
+        return (f"{folder} exists and is not {what}; refusing to replace it "
+                "(pass another --out or remove the folder)")
+    return None
 
 
 def _exchange(a: Path, b: Path) -> bool:

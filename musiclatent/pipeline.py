@@ -22,6 +22,8 @@ from typing import Any
 # runs the seed report's Net5 instead.
 DEFAULT_MODEL = "mel12"
 DEMO_ANALYSES = ("umap", "cluster", "neighbors", "interpolate", "probe")
+# every chart as offline HTML and PNG (plus its Vega-Lite JSON), as docs/user-guide.md promises
+DEMO_FORMATS = ("html", "png")
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,19 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def _analysis_is_current(folder: Path, table_path: Path, sha: str) -> bool:
+def _analysis_is_current(folder: Path, table_path: Path, sha: str, created: str | None = None) -> bool:
+    """Whether ``folder`` holds an analysis of this very table: same path, checkpoint and (when
+    known) encoding time, so the report never finds it stale; and every chart in DEMO_FORMATS."""
     try:
         index = json.loads((folder / "index.json").read_text())
     except (OSError, json.JSONDecodeError):
         return False
     table = index.get("table") or {}
+    charts = [o for o in index.get("outputs") or [] if isinstance(o, dict) and o.get("kind") == "chart"]
+    if any(fmt not in (o.get("files") or {}) for o in charts for fmt in DEMO_FORMATS):
+        return False  # made by an older demo without PNGs: make it again
+    if created is not None and isinstance(table, dict) and table.get("created") not in (None, created):
+        return False  # the table was encoded again since (same checkpoint, changed corpus)
     return (isinstance(table, dict) and table.get("checkpoint_sha256") == sha
             and Path(str(table.get("path", ""))).resolve() == table_path.resolve())
 
@@ -77,6 +86,15 @@ def _table_sha(path: Path) -> str | None:
     try:
         return LatentTable.open(path).metadata.get("checkpoint_sha256")
     except Exception:  # noqa: BLE001 - missing, incomplete or foreign: encode again
+        return None
+
+
+def _table_created(path: Path) -> str | None:
+    from musiclatent.latents.table import LatentTable
+
+    try:
+        return LatentTable.open(path).metadata.get("created")
+    except Exception:  # noqa: BLE001 - missing or foreign: the analysis is made again anyway
         return None
 
 
@@ -173,9 +191,9 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
             from musiclatent.analysis.runner import run_analysis
 
             sha = _table_sha(table_path) or ""
-            if _analysis_is_current(ws.analysis_dir(name), table_path, sha):
+            if _analysis_is_current(ws.analysis_dir(name), table_path, sha, _table_created(table_path)):
                 return False
-            run_analysis(name, table=table_path, workspace=ws, seed=seed, formats=("html",),
+            run_analysis(name, table=table_path, workspace=ws, seed=seed, formats=DEMO_FORMATS,
                          **sizes.analysis_options.get(name, {}))
             return True
         return run

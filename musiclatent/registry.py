@@ -36,6 +36,8 @@ class Option:
 
     ``type`` is one of ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"choice"``, ``"path"``.
     ``multiple=True`` lets the option be given several times (a tuple is passed).
+    ``minimum`` / ``maximum`` bound an ``int`` or ``float`` option (inclusive; ``None``: unbounded);
+    the runner refuses a value outside them with a one-line error, before the analysis runs.
     """
 
     name: str
@@ -44,6 +46,8 @@ class Option:
     help: str = ""
     choices: tuple[str, ...] = ()
     multiple: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

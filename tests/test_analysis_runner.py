@@ -97,8 +97,8 @@ def test_previous_output_replaced_whole(evil, hostile_table, tmp_path):
     from musiclatent.analysis.runner import run_analysis
 
     folder = tmp_path / "out"
-    folder.mkdir()
-    (folder / "stale.csv").write_text("old")
+    run_analysis("evil", table=hostile_table, out_dir=folder, formats=("html",))
+    (folder / "stale.csv").write_text("old")  # left in an earlier run's folder
     run_analysis("evil", table=hostile_table, out_dir=folder, formats=("html",))
     assert not (folder / "stale.csv").exists() and (folder / "index.json").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -109,11 +109,12 @@ def test_failed_run_keeps_previous_output(evil, hostile_table, tmp_path):
 
     folder = tmp_path / "out"
     folder.mkdir()
-    (folder / "index.json").write_text("{}")
+    old = '{"format": "musiclatent-analysis"}'
+    (folder / "index.json").write_text(old)
     bad = AnalysisResult(tables={"t": "not a frame"})
     with pytest.raises(AttributeError):
         write_result(bad, folder, {"analysis": "x"})
-    assert (folder / "index.json").read_text() == "{}"
+    assert (folder / "index.json").read_text() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "t.parquet"]  # no staging left
 
 

@@ -30,6 +30,12 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
         assert f'id="sec-{name}"' in page
         assert f'id="sec-{name}" class="missing"' not in page
         assert (ws_root / "analyses" / name / "index.json").is_file()
+        # docs/user-guide.md: analyses/<name>/ holds charts as .html .png .json
+        analysis_index = json.loads((ws_root / "analyses" / name / "index.json").read_text())
+        for chart in (o for o in analysis_index["outputs"] if o["kind"] == "chart"):
+            assert set(chart["files"]) == {"html", "png", "json"}, (name, chart)
+            png = ws_root / "analyses" / name / chart["files"]["png"]
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (ws_root / "runs" / DEFAULT_MODEL / "best.safetensors").is_file()
     assert (ws_root / "latents" / f"{DEFAULT_MODEL}.parquet").is_file()
     previews = list((ws_root / "report" / "audio" / "tracks").iterdir())
@@ -37,6 +43,7 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
     manifest = json.loads((ws_root / "report" / "report.json").read_text())
     assert manifest["provenance"]["model"] == DEFAULT_MODEL
     assert len(manifest["provenance"]["checkpoint sha256"]) == 64
+    assert manifest["stale"] == {}  # every section was made from the table the header names
 
     lines: list[str] = []
     again = run_demo(ws_root, fast=True, progress=False, log=lines.append)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.analyses.common import heatmap, need_tracks, standardize, title, track_frame
+from musiclatent.analyses.common import (
+    UNKNOWN,
+    heatmap,
+    label_skip_reason,
+    need_tracks,
+    standardize,
+    title,
+    track_frame,
+    unlabelled_note,
+)
 from musiclatent.analysis import AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import cluster_scores, contingency
@@ -24,7 +33,8 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
     Z = standardize(X)
     labels = ctx.labels()
     n_labels = len(set(labels))
-    notes: list[str] = []
+    skip = label_skip_reason(labels, "ARI, NMI, purity and the cluster-by-genre heatmap")
+    notes: list[str] = [skip] if skip else [n for n in (unlabelled_note(labels),) if n]
     hi = int(min(k_max, len(Z) - 1))
     lo = int(max(2, min(k_min, hi)))
     if (lo, hi) != (k_min, k_max):
@@ -61,8 +71,8 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
                 inertia = _inertia(Z, assign)
             sub = assign[sil_idx]
             sil = float(silhouette_score(Z[sil_idx], sub)) if len(set(sub)) > 1 else float("nan")
-            rows.append({"method": m, "k": k, "inertia": inertia, "silhouette": sil,
-                         **cluster_scores(labels, assign)})
+            agreement = {} if skip else cluster_scores(labels, assign)
+            rows.append({"method": m, "k": k, "inertia": inertia, "silhouette": sil, **agreement})
             assignments[(m, k)] = assign
     scores = pd.DataFrame(rows)
 
@@ -87,23 +97,23 @@ def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisR
         y=altair.Y("silhouette:Q", title="silhouette (higher is better)"),
         color=altair.Color("method:N", title="method"),
         tooltip=["method:N", "k:O", altair.Tooltip("silhouette:Q", format=".3f"),
-                 altair.Tooltip("ari:Q", format=".3f"), altair.Tooltip("nmi:Q", format=".3f")],
+                 *([] if skip else [altair.Tooltip("ari:Q", format=".3f"), altair.Tooltip("nmi:Q", format=".3f")])],
     )
-    heat = heatmap(cont, "genre", "cluster", "tracks",
-                   title(ctx, f"Clusters ({best}, k={k_label}) by genre"), "genre", "cluster", "tracks")
-
     at_k = scores[scores.k == k_label].set_index("method")
     summary = {"n_tracks": int(len(Z)), "n_labels": n_labels, "k_at_labels": k_label,
                "k_range": [lo, hi], "methods": methods}
+    if skip:  # no labels to match: say how many real ones there are, and which k is shown
+        summary.update(n_labels=len(set(labels) - {UNKNOWN}), k_shown=summary.pop("k_at_labels"))
     for m in methods:
-        for metric in ("ari", "nmi", "purity", "silhouette"):
+        for metric in ("silhouette",) if skip else ("ari", "nmi", "purity", "silhouette"):
             summary[f"{m}_{metric}"] = float(at_k.loc[m, metric])
-    return AnalysisResult(
-        summary=summary,
-        tables={"cluster_scores": scores, "contingency": cont, "assignments": frame},
-        charts={"elbow": elbow, "silhouette": silhouette, "contingency": heat},
-        notes=notes,
-    )
+    tables = {"cluster_scores": scores, **({} if skip else {"contingency": cont}), "assignments": frame}
+    charts = {"elbow": elbow, "silhouette": silhouette}
+    if not skip:
+        charts["contingency"] = heatmap(cont, "genre", "cluster", "tracks",
+                                        title(ctx, f"Clusters ({best}, k={k_label}) by genre"),
+                                        "genre", "cluster", "tracks")
+    return AnalysisResult(summary=summary, tables=tables, charts=charts, notes=notes)
 
 
 def _inertia(Z: np.ndarray, assign: np.ndarray) -> float:

@@ -72,19 +72,57 @@ def genre_scatter(frame, x: str, y: str, chart_title, x_title: str, y_title: str
 
 def heatmap(frame, x: str, y: str, value: str, chart_title, x_title: str, y_title: str,
             value_title: str, fmt: str = "d"):
-    """A rectangle heatmap with the value written in every cell."""
+    """A rectangle heatmap with the value written in every cell: dark text on light cells,
+    white text on dark ones (cells above half of the largest value, where "blues" is dark)."""
     altair = alt()
+    values = frame[value].astype(float)
+    top = float(values.max()) if len(values) else 0.0
+    low = float(values.min()) if len(values) else 0.0
+    threshold = low + (top - low) / 2.0
     base = altair.Chart(frame, title=chart_title).encode(
-        x=altair.X(f"{x}:N", title=x_title, sort=None),
-        y=altair.Y(f"{y}:N", title=y_title, sort=None),
+        x=altair.X(f"{x}:N", title=x_title, sort=None, axis=altair.Axis(grid=False)),
+        y=altair.Y(f"{y}:N", title=y_title, sort=None, axis=altair.Axis(grid=False)),
     )
     rect = base.mark_rect().encode(
         color=altair.Color(f"{value}:Q", title=value_title, scale=altair.Scale(scheme="blues")),
         tooltip=[altair.Tooltip(f"{y}:N", title=y_title), altair.Tooltip(f"{x}:N", title=x_title),
                  altair.Tooltip(f"{value}:Q", title=value_title, format=fmt)],
     )
-    text = base.mark_text(fontSize=10).encode(text=altair.Text(f"{value}:Q", format=fmt))
+    text = base.mark_text(fontSize=10).encode(
+        text=altair.Text(f"{value}:Q", format=fmt),
+        color=altair.condition(f"datum[{value!r}] > {threshold!r}", altair.value("white"),
+                               altair.value("black")),
+    )
     return rect + text
+
+
+UNKNOWN = "unknown"  # the label ``AnalysisContext.labels`` gives a track without one
+
+
+def label_skip_reason(labels, what: str) -> str | None:
+    """Why scores against the labels mean nothing here (one line naming ``what`` is skipped), or None.
+
+    Fewer than two distinct real labels (every track unlabelled, or all sharing one label) makes
+    any agreement score trivially perfect (purity 1.0, precision 1.0), so it is not computed.
+    """
+    labels = np.asarray(labels, dtype=object).astype(str)
+    known = sorted({str(v) for v in labels[labels != UNKNOWN]})
+    if len(known) >= 2:
+        return None
+    if not known:
+        why = f"none of the {len(labels)} tracks has a label"
+    else:
+        why = f"every labelled track has the same label {known[0]!r}"
+    return f"{what} skipped: {why}; scores against labels need at least two different labels"
+
+
+def unlabelled_note(labels) -> str | None:
+    """A note when some (not all) tracks have no label and count as the genre 'unknown'."""
+    labels = np.asarray(labels, dtype=object).astype(str)
+    missing = int((labels == UNKNOWN).sum())
+    if 0 < missing < len(labels):
+        return f"{missing} of {len(labels)} tracks have no label and count as the genre {UNKNOWN!r}"
+    return None
 
 
 def need_tracks(X: np.ndarray, minimum: int, what: str) -> None:

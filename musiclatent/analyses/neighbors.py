@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclatent.analyses.common import need_tracks, title
+from musiclatent.analyses.common import label_skip_reason, need_tracks, title, unlabelled_note
 from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import chance_precision, precision_by_label
@@ -92,7 +92,23 @@ def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = ()) -> AnalysisR
         "neighbor_id": ids[idx.ravel()], "neighbor_label": labels[idx.ravel()],
         "neighbor_path": paths[idx.ravel()], "distance": dist.ravel(),
     })
-    table["same_label"] = table["label"] == table["neighbor_label"]
+    skip = label_skip_reason(labels, f"precision@{kk}")
+    notes.extend([skip] if skip else [note for note in (unlabelled_note(labels),) if note])
+    summary = {"n_tracks": n, "k": kk, "metric": metric}
+    result = AnalysisResult(summary=summary, tables={"neighbors": table}, notes=notes)
+    if not skip:
+        table["same_label"] = table["label"] == table["neighbor_label"]
+        _precision(ctx, result, labels, idx, kk, metric)
+    if query:
+        _search_queries(ctx, result, X, query, kk, metric, ids, labels, paths)
+    return result
+
+
+def _precision(ctx, result: AnalysisResult, labels, idx, kk: int, metric: str) -> None:
+    """Precision@k by genre (with chance): the table, the chart and the summary scores."""
+    import pandas as pd
+
+    n = len(labels)
     by_label = precision_by_label(labels, idx, kk)
     chance = chance_precision(labels)
     prec = pd.DataFrame([{"genre": g, "precision": v, "tracks": int((labels == g).sum()) if g != "overall" else n}
@@ -107,22 +123,51 @@ def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = ()) -> AnalysisR
     )
     rule = altair.Chart(pd.DataFrame({"chance": [chance]})).mark_rule(strokeDash=[4, 4], color="red").encode(
         y="chance:Q")
-    summary = {"n_tracks": n, "k": kk, "metric": metric, "precision_at_k": by_label["overall"],
-               "chance_precision": chance}
-    result = AnalysisResult(summary=summary, tables={"neighbors": table, "precision_by_genre": prec},
-                            charts={"precision_at_k": bars + rule}, notes=notes)
-    if query:
-        qrows = []
-        for qpath in query:
-            vec = ctx.encode_file(Path(qpath))
-            qd, qi = nearest(X, vec[None, :], kk, metric)
-            for rank, (d, i) in enumerate(zip(qd[0], qi[0], strict=False), start=1):
-                qrows.append({"query": Path(qpath).name, "rank": rank, "neighbor_id": ids[i],
-                              "neighbor_label": labels[i], "neighbor_path": paths[i], "distance": float(d)})
-        qtable = pd.DataFrame(qrows)
-        result.tables["query_neighbors"] = qtable
-        result.summary["queries"] = {Path(q).name: qtable[qtable["query"] == Path(q).name]["neighbor_id"].tolist()
-                                     for q in query}
-        result.summary["query_top"] = {Path(q).name: qtable[qtable["query"] == Path(q).name]["neighbor_id"].iloc[0]
-                                       for q in query}
-    return result
+    result.summary.update(precision_at_k=by_label["overall"], chance_precision=chance)
+    result.tables["precision_by_genre"] = prec
+    result.charts["precision_at_k"] = bars + rule
+
+
+def _corpus_row(ctx, resolved: Path, rows: dict[str, int]) -> int | None:
+    """The table row of the corpus track that is the file ``resolved`` (None: not in the corpus)."""
+    if ctx.corpus_root is None:
+        return None
+    try:
+        rel = resolved.relative_to(Path(ctx.corpus_root).expanduser().resolve()).as_posix()
+    except ValueError:
+        return None
+    return rows.get(rel)
+
+
+def _search_queries(ctx, result: AnalysisResult, X, query, kk: int, metric: str, ids, labels, paths) -> None:
+    """Encode each query file and list its nearest tracks; a query that is itself a corpus
+    track (the same file) is left out of its own neighbours."""
+    import pandas as pd
+
+    from musiclatent.corpus.errors import AudioReadError, printable
+
+    rows = {str(p): i for i, p in enumerate(paths)}
+    qrows = []
+    for qpath in query:
+        resolved = Path(qpath).expanduser().resolve()
+        try:
+            vec = ctx.encode_file(resolved)
+        except AudioReadError as exc:
+            raise AnalysisError(f"query file {printable(qpath)} cannot be used: {exc.reason}") from exc
+        own = _corpus_row(ctx, resolved, rows)
+        want = kk if own is None else min(kk + 1, len(X))
+        qd, qi = nearest(X, vec[None, :], want, metric)
+        pairs = [(d, i) for d, i in zip(qd[0], qi[0], strict=True) if i != own][:kk]
+        if own is not None:
+            result.notes.append(f"query {resolved.name} is the corpus track {ids[own]}: "
+                                "it is left out of its own neighbours")
+        for rank, (d, i) in enumerate(pairs, start=1):
+            qrows.append({"query": resolved.name, "rank": rank, "neighbor_id": ids[i],
+                          "neighbor_label": labels[i], "neighbor_path": paths[i], "distance": float(d)})
+    qtable = pd.DataFrame(qrows, columns=["query", "rank", "neighbor_id", "neighbor_label", "neighbor_path",
+                                          "distance"])
+    result.tables["query_neighbors"] = qtable
+    names = [Path(q).name for q in query]
+    result.summary["queries"] = {q: qtable[qtable["query"] == q]["neighbor_id"].tolist() for q in names}
+    result.summary["query_top"] = {q: (qtable[qtable["query"] == q]["neighbor_id"].tolist() or [None])[0]
+                                   for q in names}

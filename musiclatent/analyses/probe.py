@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.analyses.common import heatmap, need_tracks, title
+from musiclatent.analyses.common import UNKNOWN, heatmap, label_skip_reason, title
 from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
@@ -47,11 +47,17 @@ def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
 
     X, tracks = ctx.track_vectors()
     labels = ctx.labels()
-    known = labels != "unknown"
-    need_tracks(X[known], 4, "probe")
+    known = labels != UNKNOWN
+    skip = label_skip_reason(labels, "the genre probe")
+    if skip:  # nothing to predict: say so instead of failing or scoring a single class
+        return AnalysisResult(summary={"n_tracks": int(len(X)), "n_labelled": int(known.sum()),
+                                       "n_labels": int(len(set(labels[known])))}, notes=[skip])
+    if known.sum() < 4:
+        raise AnalysisError(f"the genre probe needs at least 4 labelled tracks; the table has {len(X)} "
+                            f"tracks, {int(known.sum())} of them labelled")
     notes: list[str] = []
     if (~known).any():
-        notes.append(f"{int((~known).sum())} tracks without a label left out")
+        notes.append(f"{int((~known).sum())} of {len(X)} tracks without a label left out")
     Xk, yk = X[known], labels[known]
     pred, k = cross_validate(Xk, yk, folds, ctx.seed)
     latent_scores = scores(yk, pred)
@@ -60,7 +66,7 @@ def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
     rows = [{"features": "latents", **latent_scores, "tracks": int(len(yk))},
             {"features": "chance (majority class)", "accuracy": chance,
              "macro_f1": float(1.0 / len(values)) if len(values) else float("nan"), "tracks": int(len(yk))}]
-    summary = {"n_tracks": int(len(yk)), "n_labels": int(len(values)), "folds": k,
+    summary = {"n_tracks": int(len(X)), "n_labelled": int(len(yk)), "n_labels": int(len(values)), "folds": k,
                "latent_accuracy": latent_scores["accuracy"], "latent_macro_f1": latent_scores["macro_f1"],
                "chance_accuracy": chance}
     if baseline:

@@ -8,13 +8,17 @@ Output folder layout (``analyses/<name>/`` in the workspace, or ``out_dir``)::
     <audio>.wav         each audio clip, 16-bit PCM
 
 Everything is first written into a temporary sibling folder, then swapped in place of the old
-output folder, so a previous complete result is never left half-replaced.
+output folder, so a previous complete result is never left half-replaced. Only an empty folder
+or one an earlier run wrote (its ``index.json`` says ``"format": "musiclatent-analysis"``) is
+replaced; any other non-empty folder is refused before the analysis runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -24,7 +28,7 @@ from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
-from musiclatent.fileio import atomic_write_json, inside, safe_name, swap_folder
+from musiclatent.fileio import atomic_write_json, foreign_folder, inside, safe_name, swap_folder
 
 INDEX_FORMAT = "musiclatent-analysis"
 PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
@@ -89,18 +93,22 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
     defaults = {opt.name.replace("-", "_"): (tuple(opt.default or ()) if opt.multiple else opt.default)
                 for opt in spec.options}
     options = {**defaults, **options}
+    for opt in spec.options:
+        _check_option(name, opt, options[opt.name.replace("-", "_")])
     formats = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
     bad = [f for f in formats if f not in CHART_FORMATS]
     if bad:
         raise AnalysisError(f"unknown chart format(s) {', '.join(bad)}; use {', '.join(CHART_FORMATS)}")
 
-    opened = open_table(table)
     if out_dir is not None:
         folder = Path(out_dir).expanduser().resolve()
     elif workspace is not None:
         folder = workspace.analysis_dir(name)
     else:
         folder = Path("analyses", safe_name(name)).resolve()
+    check_target(folder)  # before the (possibly long) run: a foreign folder is never replaced
+    check_device(device)
+    opened = open_table(table)
     ctx = AnalysisContext(table=opened, pooling=pooling, seed=int(seed), device=device,
                           workspace=workspace, corpus_root=_corpus_root(opened, workspace),
                           out_dir=folder)
@@ -110,6 +118,9 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
     except Exception as exc:
         if _is_user_error(exc):
             raise
+        device_problem = _device_problem(exc, device)
+        if device_problem:
+            raise AnalysisError(f"analysis {name!r}: {device_problem}") from exc
         raise AnalysisError(  # a bug in the analysis: say whose, keep the traceback chained
             f"analysis {name!r} (plugin {spec.plugin}, {spec.distribution or 'unknown distribution'}) failed: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
@@ -134,13 +145,99 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
     return write_result(result, folder, info, formats=formats)
 
 
+_PYTHON_TYPES = {"int": (numbers.Integral,), "float": (numbers.Real,), "bool": (bool,), "str": (str,), "choice": (str,),
+                 "path": (str, os.PathLike)}
+
+
+def _check_option(name: str, opt, value: Any) -> None:
+    """A value of the wrong type, outside the option's choices or bounds is the caller's error."""
+    flag = "--" + opt.name.replace("_", "-")
+    values = value if opt.multiple else (value,)
+    if opt.multiple and not isinstance(value, (tuple, list)):
+        raise AnalysisError(f"analysis {name!r}: {flag} takes a list of values, not {value!r}")
+    for item in values:
+        if item is None and opt.default is None and not opt.multiple:
+            continue  # "not given": the analysis picks
+        kinds = _PYTHON_TYPES.get(opt.type)
+        if kinds and (not isinstance(item, kinds) or (opt.type != "bool" and isinstance(item, bool))):
+            raise AnalysisError(f"analysis {name!r}: {flag} must be {'a' if opt.type != 'int' else 'an'} "
+                                f"{opt.type}, not {item!r}")
+        if opt.type == "choice" and opt.choices and item not in opt.choices:
+            raise AnalysisError(f"analysis {name!r}: {flag} {item!r} is not one of {', '.join(opt.choices)}")
+        if opt.type == "path" and not Path(item).expanduser().is_file():
+            raise AnalysisError(f"analysis {name!r}: {flag} {item}: no such file")
+        if opt.type in ("int", "float"):
+            if opt.minimum is not None and item < opt.minimum:
+                raise AnalysisError(f"analysis {name!r}: {flag} must be at least {opt.minimum:g}, not {item!r}")
+            if opt.maximum is not None and item > opt.maximum:
+                raise AnalysisError(f"analysis {name!r}: {flag} must be at most {opt.maximum:g}, not {item!r}")
+
+
 def _is_user_error(exc: Exception) -> bool:
-    """Errors whose message already tells the user what to do (missing track, changed checkpoint ...)."""
+    """Errors whose message already tells the user what to do (missing track, changed checkpoint,
+    unreadable audio file ...)."""
     from musiclatent.checkpoint import CheckpointError
+    from musiclatent.corpus.errors import CorpusError
     from musiclatent.fileio import UnsafePathError
     from musiclatent.latents.errors import LatentTableError
 
-    return isinstance(exc, (AnalysisError, CheckpointError, LatentTableError, UnsafePathError, OSError))
+    return isinstance(exc, (AnalysisError, CheckpointError, CorpusError, LatentTableError, UnsafePathError,
+                            OSError))
+
+
+_DEVICE_WORDS = re.compile(r"\b(cuda|cudnn|cublas|mps|hip|xpu|gpu|device|accelerator|out of memory)\b|"
+                           r"not compiled with", re.IGNORECASE)
+
+
+def _device_problem(exc: Exception, device: str) -> str | None:
+    """One line when ``exc`` is the compute device failing (missing, unknown, out of memory), or None.
+
+    Torch reports these as ``RuntimeError`` (also ``torch.OutOfMemoryError``, ``AcceleratorError``)
+    or, for a torch built without CUDA, ``AssertionError``; their message names the device.
+    """
+    if device == "cpu" or not isinstance(exc, (RuntimeError, AssertionError, ValueError)):
+        return None  # on the cpu, or tensors of one model on two devices: the analysis' own bug
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    special = type(exc).__name__ in ("OutOfMemoryError", "AcceleratorError")
+    if not special and (not _DEVICE_WORDS.search(text) or "same device" in text):
+        return None
+    return (f"the compute device failed (--device {device}): {text}; "
+            f"pass --device cpu, or --device auto to use what this machine has ({available_devices()})")
+
+
+def check_device(device: str) -> None:
+    """Refuse an unknown device name, or one this machine does not have, before anything runs."""
+    if device in ("auto", "cpu"):
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError, TypeError):
+        raise AnalysisError(f"unknown device {device!r}; use auto, cpu, cuda or mps "
+                            f"(this machine has: {available_devices()})") from None
+    have = {"cuda": torch.cuda.is_available(),
+            "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
+    if kind == "cpu" or have.get(kind, False):
+        return
+    raise AnalysisError(f"device {device!r} is not available on this machine (it has: {available_devices()}); "
+                        "pass --device cpu or --device auto")
+
+
+def available_devices() -> str:
+    """The devices torch can use here, comma-separated (``cpu`` always)."""
+    names = ["cpu"]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            names.append("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            names.append("mps")
+    except Exception:  # noqa: BLE001 - a broken torch still leaves cpu to name
+        pass
+    return ", ".join(names)
 
 
 def _table_info(table) -> dict[str, Any]:
@@ -150,10 +247,32 @@ def _table_info(table) -> dict[str, Any]:
     return {"path": _table_path(table), **{k: meta[k] for k in keep if k in meta}}
 
 
+def is_analysis_folder(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds an earlier run's output (its ``index.json`` is the runner's)."""
+    import json
+
+    try:
+        index = json.loads((Path(folder) / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(index, dict) and index.get("format") == INDEX_FORMAT
+
+
+def check_target(folder: str | os.PathLike) -> None:
+    """Refuse an output folder the runner may not replace (a file, or a foreign non-empty folder)."""
+    problem = foreign_folder(folder, is_analysis_folder, "the output of a musiclatent analysis")
+    if problem:
+        raise AnalysisError(problem)
+
+
 def write_result(result: AnalysisResult, folder: str | os.PathLike, info: dict[str, Any],
                  formats: Iterable[str] = ("html", "png")) -> Path:
-    """Write ``result`` into ``folder`` (replaced as a whole) with an ``index.json``; return it."""
+    """Write ``result`` into ``folder`` (replaced as a whole) with an ``index.json``; return it.
+
+    ``folder`` must be missing, empty or an earlier analysis output (see :func:`check_target`).
+    """
     folder = Path(folder)
+    check_target(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
@@ -251,4 +370,4 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["open_table", "run_analysis", "run_spec", "write_result"]
+__all__ = ["check_target", "is_analysis_folder", "open_table", "run_analysis", "run_spec", "write_result"]

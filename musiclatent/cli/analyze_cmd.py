@@ -21,6 +21,10 @@ def _click_option(opt) -> click.Option:
         ptype = click.Choice(list(opt.choices))
     elif opt.type == "path":
         ptype = click.Path(exists=True, dir_okay=False)
+    elif opt.type in ("int", "float") and (getattr(opt, "minimum", None) is not None
+                                          or getattr(opt, "maximum", None) is not None):
+        ranged = click.IntRange if opt.type == "int" else click.FloatRange
+        ptype = ranged(min=opt.minimum, max=opt.maximum)
     else:
         ptype = _TYPES.get(opt.type, click.STRING)
     if opt.type == "bool" and not opt.multiple:
@@ -85,6 +89,26 @@ def _print_written(folder) -> None:
     for note in index.get("notes", []):
         click.echo(f"  note: {note}")
     click.echo(f"  index  {folder / 'index.json'}")
+    _print_query_neighbors(folder, index)
+
+
+def _print_query_neighbors(folder, index) -> None:
+    """The nearest tracks of each ``--query`` file, as a small table (rank, track, label, distance)."""
+    import pandas as pd
+
+    entry = next((o for o in index.get("outputs", []) if o.get("kind") == "table"
+                  and o.get("name") == "query_neighbors" and "csv" in o.get("files", {})), None)
+    if entry is None:
+        return
+    frame = pd.read_csv(folder / entry["files"]["csv"], keep_default_na=False, dtype={"neighbor_id": str})
+    metric = (index.get("options") or {}).get("metric") or "distance"
+    for query, rows in frame.groupby("query", sort=False):
+        click.echo(f"nearest tracks to {query} ({metric} distance, smaller is closer):")
+        width = max([5, *(len(str(t)) for t in rows["neighbor_id"])])
+        click.echo(f"  {'rank':>4}  {'track':<{width}}  {'label':<12}  distance")
+        for r in rows.itertuples(index=False):
+            click.echo(f"  {int(r.rank):>4}  {str(r.neighbor_id):<{width}}  {str(r.neighbor_label):<12}  "
+                       f"{float(r.distance):.4f}")
 
 
 class AnalysisGroup(click.Group):

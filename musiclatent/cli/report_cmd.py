@@ -31,4 +31,17 @@ def report(ctx, out, table, preview_seconds, max_previews):
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"report: {index}")
+    _warn_stale(index.parent / "report.json")
     click.echo(f"open it in a browser: file://{index}")
+
+
+def _warn_stale(manifest) -> None:
+    """One warning line per section that was not made from the report's table."""
+    import json
+
+    try:
+        stale = json.loads(manifest.read_text(encoding="utf-8")).get("stale") or {}
+    except (OSError, ValueError, AttributeError):
+        return
+    for name, why in stale.items():
+        click.echo(f"warning: section {name} is stale ({why}); re-run `musiclatent analyze {name}`", err=True)

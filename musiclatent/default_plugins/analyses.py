@@ -18,7 +18,7 @@ def register_analyses(register):
         description="PCA map of the track vectors coloured by genre, 3-D coordinates, explained variance.",
         run=f"{_PKG}.pca:run",
         options=(
-            Option(name="components", type="int", default=20, help="Components to compute (variance chart)."),
+            Option(name="components", type="int", default=20, minimum=1, help="Components to compute (variance chart)."),
             Option(name="standardize_features", type="bool", default=True,
                    help="Standardise every dimension before PCA."),
         ),
@@ -28,8 +28,8 @@ def register_analyses(register):
         description="2-D UMAP map of the standardised track vectors, coloured by genre.",
         run=f"{_PKG}.umap_map:run",
         options=(
-            Option(name="n_neighbors", type="int", default=15, help="UMAP neighbourhood size (clipped to n-1)."),
-            Option(name="min_dist", type="float", default=0.1, help="UMAP minimum distance between points."),
+            Option(name="n_neighbors", type="int", default=15, minimum=2, help="UMAP neighbourhood size (clipped to n-1)."),
+            Option(name="min_dist", type="float", default=0.1, minimum=0.0, help="UMAP minimum distance between points."),
             Option(name="metric", type="choice", default="euclidean",
                    choices=("euclidean", "cosine", "manhattan", "correlation"), help="Distance in UMAP."),
         ),
@@ -40,8 +40,8 @@ def register_analyses(register):
                     "ARI/NMI/purity against genres, cluster-by-genre heatmap.",
         run=f"{_PKG}.cluster:run",
         options=(
-            Option(name="k_min", type="int", default=2, help="Smallest k."),
-            Option(name="k_max", type="int", default=15, help="Largest k (clipped to n-1)."),
+            Option(name="k_min", type="int", default=2, minimum=2, help="Smallest k."),
+            Option(name="k_max", type="int", default=15, minimum=2, help="Largest k (clipped to n-1)."),
             Option(name="method", type="choice", default="both", choices=("both", "kmeans", "agglomerative"),
                    help="Clustering method(s)."),
         ),
@@ -52,7 +52,7 @@ def register_analyses(register):
                     "nearest tracks of query audio files outside the corpus.",
         run=f"{_PKG}.neighbors:run",
         options=(
-            Option(name="k", type="int", default=5, help="Neighbours per track."),
+            Option(name="k", type="int", default=5, minimum=1, help="Neighbours per track."),
             Option(name="metric", type="choice", default="cosine", choices=("cosine", "euclidean"),
                    help="Distance between track vectors."),
             Option(name="query", type="path", multiple=True, default=(),
@@ -68,7 +68,7 @@ def register_analyses(register):
         options=(
             Option(name="from", type="str", default=None, help="Track id to start from (default: by seed)."),
             Option(name="to", type="str", default=None, help="Track id to end at (default: by seed)."),
-            Option(name="steps", type="int", default=8, help="Number of steps, ends included."),
+            Option(name="steps", type="int", default=8, minimum=2, help="Number of steps, ends included."),
             Option(name="mode", type="choice", default="linear", choices=("linear", "slerp"),
                    help="Linear or spherical interpolation."),
             Option(name="centroid", type="str", multiple=True, default=(),
@@ -81,7 +81,7 @@ def register_analyses(register):
                     "beside an MFCC baseline and chance; confusion matrix.",
         run=f"{_PKG}.probe:run",
         options=(
-            Option(name="folds", type="int", default=5, help="Cross-validation folds (clipped to the smallest class)."),
+            Option(name="folds", type="int", default=5, minimum=2, help="Cross-validation folds (clipped to the smallest class)."),
             Option(name="baseline", type="bool", default=True,
                    help="Also score MFCC mean+std features read from the corpus audio."),
         ),
@@ -94,6 +94,6 @@ def register_analyses(register):
         options=(
             Option(name="track", type="str", multiple=True, default=(),
                    help="Track id to show (repeatable; default: the first test track)."),
-            Option(name="seconds", type="float", default=10.0, help="Seconds of each track to show."),
+            Option(name="seconds", type="float", default=10.0, minimum=0.01, help="Seconds of each track to show."),
         ),
     ))

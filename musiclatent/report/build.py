@@ -32,9 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import __version__
-from musiclatent.fileio import atomic_write_json, atomic_write_text, inside, safe_name, swap_folder
+from musiclatent.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    foreign_folder,
+    inside,
+    safe_name,
+    swap_folder,
+)
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
-from musiclatent.report.collect import AnalysisOutputs, read_analyses
+from musiclatent.report.collect import AnalysisOutputs, read_analyses, stale_reason
 from musiclatent.report.sections import (
     CORE,
     SectionContext,
@@ -165,11 +172,9 @@ def _readable(folder: Path) -> None:
 
 
 def _check_target(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"{out} is a file; pass --out with a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise ReportError(f"{out} exists and is not a musiclatent report; refusing to replace it "
-                          "(pass another --out or remove the folder)")
+    problem = foreign_folder(out, lambda folder: (folder / MARKER).is_file(), "a musiclatent report")
+    if problem:
+        raise ReportError(problem)
 
 
 def build_report(workspace=None, out: str | os.PathLike | None = None, table: str | os.PathLike | None = None,
@@ -261,6 +266,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
     )
     parts: list[str] = []
     names = sort_names(set(analyses) | set(CORE))
+    stale = {n: why for n, o in analyses.items() if (why := stale_reason(o, table_path, meta))}
     for name in names:
         out = analyses.get(name)
         if out is None:
@@ -276,7 +282,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
                     extra = f'<figure class="chart"><div id="{chart_id}" class="vega"></div></figure>'
             after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
-        parts.append(section(out, sc, extra_top=extra, extra_after_charts=after))
+        parts.append(section(out, sc, extra_top=extra, extra_after_charts=after, stale=stale.get(name)))
 
     poolings = sorted({str(o.meta["pooling"]) for o in analyses.values() if o.meta.get("pooling")})
     provenance = {
@@ -295,13 +301,14 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
         "musiclatent": __version__,
     }
     provenance = {k: v for k, v in provenance.items() if v not in (None, "")}
-    others = {o.meta.get("table.path") for o in analyses.values() if o.meta.get("table.path")}
-    if table_path is not None and others - {str(table_path)}:
-        notes.append("some analyses were made from another latent table than the one above: "
-                     "see each section's provenance line")
+    if stale:
+        notes.insert(0, f"STALE: {len(stale)} section(s) were not made from the latent table above "
+                        f"({', '.join(sort_names(stale))}); they are marked and show old results. Re-run "
+                        f"`musiclatent analyze NAME` for each, then `musiclatent report`")
     notes.extend(store.problems[:20])
 
-    nav = "".join(f'<a href="#sec-{e(n)}">{e(n)}</a>' for n in names)
+    nav = "".join(f'<a href="#sec-{e(n)}" class="stale" title="stale: {e(stale[n])}">{e(n)} (stale)</a>'
+                  if n in stale else f'<a href="#sec-{e(n)}">{e(n)}</a>' for n in names)
     data = {"charts": charts, "tracks": track_info, "neighbors": sc.neighbors}
     page = _static("template.html")
     note_html = "".join(f"<li>{e(n)}</li>" for n in notes)
@@ -320,7 +327,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
         atomic_write_text(inside(folder, name), _static(name))
     atomic_write_json(inside(folder, MARKER), {
         "format": REPORT_FORMAT, "musiclatent_version": __version__, "provenance": provenance,
-        "analyses": sorted(analyses), "audio_bytes": store.bytes_written,
+        "analyses": sorted(analyses), "stale": stale, "audio_bytes": store.bytes_written,
         "preview_seconds": preview_seconds, "notes": notes,
     })
     atomic_write_text(inside(folder, "index.html"), page)

@@ -155,6 +155,32 @@ def read_analysis(folder: str | Path, name: str | None = None) -> AnalysisOutput
     return out
 
 
+def _short(value: Any) -> str:
+    text = str(value)
+    return text[:12] if len(text) == 64 else text
+
+
+def stale_reason(out: AnalysisOutputs, table_path: Path | None, meta: dict[str, Any]) -> str | None:
+    """Why ``out`` does not describe the report's latent table (one sentence), or ``None``.
+
+    Compared with what the analysis' ``index.json`` recorded about its table: the path, the
+    checkpoint sha256 and the table's creation time (set when the table is encoded). A field is
+    only compared when both sides know it; without a report table nothing is stale.
+    """
+    if table_path is None:
+        return None
+    recorded = out.meta.get("table.path")
+    if recorded and Path(str(recorded)).expanduser().resolve() != Path(table_path).resolve():
+        return f"made from another latent table ({recorded})"
+    for key, what in (("checkpoint_sha256", "checkpoint sha256"), ("created", "table made")):
+        then = (out.index.get("table") or {}).get(key) if isinstance(out.index.get("table"), dict) else None
+        now = meta.get(key)
+        if then not in (None, "") and now not in (None, "") and str(then) != str(now):
+            return (f"made from an older version of the table ({what} {_short(then)}; "
+                    f"the table now has {_short(now)})")
+    return None
+
+
 def read_analyses(root: str | Path) -> dict[str, AnalysisOutputs]:
     """Every analysis folder under ``root`` (``analyses/``), by name; empty when none ran."""
     root = Path(root)

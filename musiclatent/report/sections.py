@@ -214,7 +214,7 @@ def _neighbors_view(out: AnalysisOutputs, sc: SectionContext) -> tuple[str, tupl
         for r in group.itertuples(index=False):
             nb_label = str(r.neighbor_label) if "neighbor_label" in group.columns else None
             dist = f'<span class="dist">{float(r.distance):.3g}</span>' if "distance" in group.columns else ""
-            same = " same" if has_label and nb_label == label else ""
+            same = " same" if has_label and nb_label == label and label != "unknown" else ""
             cells.append(f'<li class="nb{same}">{play_button(sc.track_audio(str(r.neighbor_id)), str(r.neighbor_id), nb_label)} {dist}</li>')
         rows.append(f'<tr><td class="query">{play_button(sc.track_audio(str(query)), str(query), label)}</td>'
                     f'<td><ol class="nbs">{"".join(cells)}</ol></td></tr>')
@@ -244,8 +244,10 @@ def _probe_headline(out: AnalysisOutputs) -> str:
             f'MFCC mean+std baseline: {pair("mfcc_accuracy", "mfcc_macro_f1")}{chance}</p>')
 
 
-def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "") -> str:
-    """The HTML of one analysis section."""
+def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "",
+            stale: str | None = None) -> str:
+    """The HTML of one analysis section; ``stale`` (why it no longer matches the report's table)
+    marks it with a warning banner and the ``stale`` class."""
     name = out.name
     title = TITLES.get(name, out.index.get("description") or name)
     special, skip_tables = "", ()
@@ -254,8 +256,12 @@ def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra
     if name == "neighbors":
         special, skip_tables = _neighbors_view(out, sc)
     notes = "".join(f"<li>{e(n)}</li>" for n in out.notes)
+    css = ' class="stale"' if stale else ""
     body = [
-        f'<section id="sec-{e(name)}"><h2>{e(title)}</h2>',
+        f'<section id="sec-{e(name)}"{css}><h2>{e(title)}</h2>',
+        (f'<p class="stale-banner"><b>Stale:</b> {e(stale)}. These results do not describe the table '
+         f'above; re-run <code>{e(HOW_TO.get(name, "musiclatent analyze " + name))}</code>, then '
+         f'<code>musiclatent report</code>.</p>') if stale else "",
         _provenance(out),
         extra_top,
         f'<ul class="notes">{notes}</ul>' if notes else "",
