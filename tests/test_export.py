@@ -144,8 +144,11 @@ def test_csv_export_vectors_are_json_arrays(tmp_path):
 
 
 def test_segment_export_streams_the_raw_latents(tmp_path):
+    import musiclatent.api as ml
+
     ws, path = make_workspace(tmp_path)
-    result = export_table(path, fmt="spotlight", per="segment", workspace=ws)
+    result = ml.export("spotlight", per="segment", workspace=ws)  # the workspace's latest table
+    assert result.path == ws.root / "exports" / "fake-segment-spotlight.parquet"
     opened = LatentTable.open(path)
     assert result.rows == opened.num_rows
     table, info, con = _read_export(result.path)
