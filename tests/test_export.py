@@ -135,7 +135,7 @@ def test_csv_export_vectors_are_json_arrays(tmp_path):
     import duckdb
 
     got = duckdb.connect().sql(f"select latent_meanstd::FLOAT[{2 * C}] from read_csv('{result.path}')").fetchall()
-    np.testing.assert_allclose(np.array([g[0] for g in got], dtype=np.float32), X, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(np.array([g[0] for g in got], dtype=np.float32), X)  # 9 digits: exact
     frame = pl.read_csv(result.path)
     vectors = np.array([json.loads(v) for v in frame["latent_meanstd"]], dtype=np.float32)
     np.testing.assert_allclose(vectors, X, rtol=1e-6, atol=1e-7)

@@ -268,15 +268,16 @@ def _is_list(t: pa.DataType) -> bool:
 
 
 def _csv_batch(batch: pa.RecordBatch, csv_schema: pa.Schema) -> pa.RecordBatch:
-    """List columns as JSON arrays (floats with 7 significant digits, enough for float32)."""
+    """List columns as JSON arrays (floats with 9 significant digits: every float32 is recovered)."""
+    fmt = "{:.9g}".format
     arrays = []
     for f in batch.schema:
         col = batch.column(f.name)
         if pa.types.is_fixed_size_list(f.type):
-            values = col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), -1)
-            arrays.append(pa.array(["[" + ",".join(f"{v:.7g}" for v in row) + "]" for row in values]))
+            values = col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), -1).tolist()
+            arrays.append(pa.array(["[" + ",".join(map(fmt, row)) + "]" for row in values]))
         elif pa.types.is_list(f.type) and pa.types.is_floating(f.type.value_type):
-            arrays.append(pa.array([None if v is None else "[" + ",".join(f"{x:.7g}" for x in v) + "]"
+            arrays.append(pa.array([None if v is None else "[" + ",".join(map(fmt, v)) + "]"
                                     for v in col.to_pylist()]))
         elif _is_list(f.type):
             arrays.append(pa.array([None if v is None else json.dumps(v) for v in col.to_pylist()]))
