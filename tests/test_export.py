@@ -106,7 +106,7 @@ def test_export_takes_map_clusters_and_neighbours_from_the_analyses(tmp_path):
     nb = pd.read_csv(ws.analysis_dir("neighbors") / "neighbors.csv").sort_values(["track_id", "rank"])
     got = dict(zip(table.column("track_id").to_pylist(), table.column("neighbor_ids").to_pylist(), strict=True))
     assert got == {t: g["neighbor_id"].tolist() for t, g in nb.groupby("track_id")}
-    assert info["neighbors"] == "neighbors analysis"
+    assert info["neighbors"] == "neighbors analysis (pooling meanstd)"
     # Embedding Atlas: {ids: zero-based row numbers, distances}, the same neighbours
     for row in table.to_pylist():
         assert [ids[i] for i in row["neighbors"]["ids"]] == row["neighbor_ids"]

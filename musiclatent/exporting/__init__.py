@@ -172,8 +172,7 @@ def _track_batch(opened, fmt, pooling, k, metric, root, previews, analyses_dir, 
         info["cluster"] = f"cluster analysis, {assigned[1]}"
     found = sources.neighbours(analyses_dir, table_path, ids, notes)
     if found is not None:
-        nb_ids, nb_dist = found
-        info["neighbors"] = "neighbors analysis"
+        nb_ids, nb_dist, info["neighbors"] = found
     else:
         nb_ids, nb_dist = _compute_neighbours(X, ids, k, metric)
         info["neighbors"] = f"computed by export: k={min(k, len(ids) - 1)}, metric={metric}, pooling {pooling}"

@@ -97,8 +97,8 @@ def clusters(analyses_dir, table_path, track_ids, notes) -> tuple[np.ndarray, st
     return values[:, 0].astype(np.int32), str(cols[0])
 
 
-def neighbours(analyses_dir, table_path, track_ids, notes) -> tuple[list[list[str]], list[list[float]]] | None:
-    """Each track's neighbour ids and distances (rank order) from the neighbors analysis, else ``None``."""
+def neighbours(analyses_dir, table_path, track_ids, notes) -> tuple[list[list[str]], list[list[float]], str] | None:
+    """``(neighbour ids, distances, source)`` per track (rank order) from the neighbors analysis, else ``None``."""
     frame = read_analysis_table(analyses_dir, "neighbors", "neighbors", table_path, notes)
     if frame is None or not {"track_id", "rank", "neighbor_id", "distance"} <= set(frame.columns):
         return None
@@ -109,7 +109,7 @@ def neighbours(analyses_dir, table_path, track_ids, notes) -> tuple[list[list[st
         return None
     ids = [groups[t]["neighbor_id"].astype(str).tolist() for t in track_ids]
     dist = [groups[t]["distance"].astype(float).tolist() for t in track_ids]
-    return ids, dist
+    return ids, dist, f"neighbors analysis (pooling {frame.attrs.get('pooling')})"
 
 
 def _align(frame, track_ids, cols: list[str]) -> np.ndarray | None:

@@ -79,6 +79,8 @@ def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None,
     ``latent_shape`` (else ``metadata["latent_shape"]``) goes into the ``latent`` field's metadata.
     """
     shape = latent_shape if latent_shape is not None else (metadata or {}).get("latent_shape")
+    if latent_shape is None and not _shape_fits(shape, latent_dim):
+        shape = None  # metadata that does not describe these latents: validate() refuses it on reading
     fields = [
         pa.field("track_id", pa.string(), nullable=False),
         pa.field("path", pa.string(), nullable=False),
@@ -96,6 +98,14 @@ def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None,
         if shape is not None:
             meta[SHAPE_KEY] = json.dumps([int(v) for v in shape]).encode()
     return pa.schema(fields, metadata=meta)
+
+
+def _shape_fits(shape: Any, latent_dim: int) -> bool:
+    try:
+        c, t = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        return False
+    return c > 0 and t > 0 and c * t == int(latent_dim)
 
 
 def base_metadata(**values: Any) -> dict[str, Any]:
