@@ -10,6 +10,7 @@
     ml.analyze("umap", n_neighbors=10)             # -> analyses/umap/index.json
     wave, sr = ml.decode(track_id="genres/jazz/jazz.00003")
     ml.report()
+    ml.export("embedding-atlas")                   # -> exports/<model>-track-embedding-atlas.parquet
 
 Every function takes ``workspace=`` (a path or a ``Workspace``; default ``./musiclatent-work`` or
 ``$MUSICLATENT_WORKSPACE``); explicit paths override what the workspace remembers. Heavy
@@ -174,6 +175,18 @@ def report(*, out: PathLike | None = None, table: PathLike | None = None,
     return build_report(_ws(workspace), out=out, table=table, **options)
 
 
+def export(fmt: str = "parquet", *, per: str = "track", table: PathLike | LatentTable | None = None,
+           out: PathLike | None = None, workspace: Workspace | PathLike | None = None, **options: Any):
+    """Write the table for Spotlight, Embedding Atlas, DuckDB/polars or CSV (``musiclatent export``);
+    options as in ``musiclatent.exporting.export_table`` (pooling, k, metric). Returns an
+    ``ExportResult`` (path, rows, columns, command that opens it, notes)."""
+    from musiclatent.exporting import export_table
+
+    ws = _ws(workspace)
+    return export_table(table if table is not None else ws.latest_table(), fmt=fmt, per=per, out=out,
+                        workspace=ws, **options)
+
+
 def demo(*, workspace: Workspace | PathLike | None = None, **options: Any):
     """The whole pipeline on the synthetic corpus (``musiclatent demo``)."""
     from musiclatent.pipeline import run_demo
@@ -181,5 +194,5 @@ def demo(*, workspace: Workspace | PathLike | None = None, **options: Any):
     return run_demo(_ws(workspace), **options)
 
 
-__all__ = ["analyze", "decode", "demo", "encode", "evaluate", "gridsearch", "open_table", "report", "scan",
+__all__ = ["analyze", "decode", "demo", "encode", "evaluate", "export", "gridsearch", "open_table", "report", "scan",
            "synth", "train"]

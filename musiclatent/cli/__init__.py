@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "demo": "musiclatent.cli.demo_cmd:demo",
     "encode": "musiclatent.cli.encode_cmd:encode",
     "evaluate": "musiclatent.cli.encode_cmd:evaluate",
+    "export": "musiclatent.cli.export_cmd:export",
     "gridsearch": "musiclatent.cli.train_cmd:gridsearch",
     "latents": "musiclatent.cli.encode_cmd:latents",
     "models": "musiclatent.cli.plugins_cmd:models",

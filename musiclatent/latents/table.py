@@ -2,8 +2,17 @@
 
 Columns: ``track_id``, ``path``, ``label`` (nullable), ``split``, ``segment`` (int32), ``start_s``,
 ``duration_s`` (float32, the real, unpadded length of the segment) and ``latent``
-(``fixed_size_list<float32>[C*T']``). File-level key-value metadata: one JSON document under the
-key ``musiclatent`` (see ``REQUIRED_METADATA``).
+(``fixed_size_list<float32>[C*T']``, the flattened ``[C, T']`` latent, channel-major). The
+``latent`` field carries its shape as field metadata (``shape`` ``[C, T']``, ``channels``,
+``frames``, ``layout``), and the file a plain ``musiclatent.latent_shape`` key, so tools that
+never parse the JSON document still find it. File-level key-value metadata: one JSON document
+under the key ``musiclatent`` (see ``REQUIRED_METADATA``).
+
+Parquet itself has no fixed-size list type: pyarrow and polars restore ``fixed_size_list`` /
+``Array`` from the stored Arrow schema, DuckDB reads a ``FLOAT[]`` list (cast it with
+``latent::FLOAT[C*T']``, see docs/explore.md). Tables whose ``latent`` is a variable-length
+``list<float32>`` (written by a tool that dropped the Arrow schema) are read too, each row
+checked to hold ``C*T'`` values.
 
 A table is one ``.parquet`` file, or a folder of ``part-*.parquet`` files (written in parallel,
 e.g. by a Ray engine) whose metadata is in ``musiclatent.json`` in the folder (written last, see
@@ -44,13 +53,34 @@ from musiclatent.latents.pooling import (
 TABLE_FORMAT = "musiclatent-latents"
 METADATA_KEY = b"musiclatent"
 METADATA_SHA_KEY = b"musiclatent.sha256"  # sha256 of the metadata JSON: a damaged footer is refused
+SHAPE_KEY = b"musiclatent.latent_shape"  # plain "[C, T']" for tools that read key-value metadata only
+LATENT_LAYOUT = "row-major [C, T']: value c*T'+t is channel c, frame t"
 FOLDER_METADATA = "musiclatent.json"
 META_COLUMNS = ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")
 REQUIRED_METADATA = ("format", "format_version", "model", "sample_rate", "segment_samples", "latent_shape")
 
 
-def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None) -> pa.Schema:
-    """The Arrow schema of a latent table whose latents have ``latent_dim`` values."""
+def latent_field(latent_dim: int, latent_shape: Sequence[int] | None = None) -> pa.Field:
+    """The ``latent`` field: ``fixed_size_list<float32>[latent_dim]``, its ``[C, T']`` shape as field metadata."""
+    meta = None
+    if latent_shape is not None:
+        c, t = (int(v) for v in latent_shape)
+        if c * t != int(latent_dim):
+            raise LatentTableError(f"latent_shape {[c, t]} does not hold {latent_dim} values (C*T')")
+        meta = {b"shape": json.dumps([c, t]).encode(), b"channels": str(c).encode(),
+                b"frames": str(t).encode(), b"layout": LATENT_LAYOUT.encode()}
+    return pa.field("latent", pa.list_(pa.float32(), int(latent_dim)), nullable=False, metadata=meta)
+
+
+def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None,
+                 latent_shape: Sequence[int] | None = None) -> pa.Schema:
+    """The Arrow schema of a latent table whose latents have ``latent_dim`` values.
+
+    ``latent_shape`` (else ``metadata["latent_shape"]``) goes into the ``latent`` field's metadata.
+    """
+    shape = latent_shape if latent_shape is not None else (metadata or {}).get("latent_shape")
+    if latent_shape is None and not _shape_fits(shape, latent_dim):
+        shape = None  # metadata that does not describe these latents: validate() refuses it on reading
     fields = [
         pa.field("track_id", pa.string(), nullable=False),
         pa.field("path", pa.string(), nullable=False),
@@ -59,13 +89,23 @@ def table_schema(latent_dim: int, metadata: Mapping[str, Any] | None = None) -> 
         pa.field("segment", pa.int32(), nullable=False),
         pa.field("start_s", pa.float32(), nullable=False),
         pa.field("duration_s", pa.float32(), nullable=False),
-        pa.field("latent", pa.list_(pa.float32(), int(latent_dim)), nullable=False),
+        latent_field(latent_dim, shape),
     ]
     meta = None
     if metadata is not None:
         raw = json.dumps(dict(metadata), default=str, sort_keys=True).encode()
         meta = {METADATA_KEY: raw, METADATA_SHA_KEY: hashlib.sha256(raw).hexdigest().encode()}
+        if shape is not None:
+            meta[SHAPE_KEY] = json.dumps([int(v) for v in shape]).encode()
     return pa.schema(fields, metadata=meta)
+
+
+def _shape_fits(shape: Any, latent_dim: int) -> bool:
+    try:
+        c, t = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        return False
+    return c > 0 and t > 0 and c * t == int(latent_dim)
 
 
 def base_metadata(**values: Any) -> dict[str, Any]:
@@ -94,12 +134,36 @@ def _latents_to_array(latents: np.ndarray, dim: int) -> pa.FixedSizeListArray:
 
 
 def fixed_list_to_numpy(column: pa.ChunkedArray | pa.Array, dim: int) -> np.ndarray:
-    """A ``fixed_size_list<float32>`` column as a float32 ``[N, dim]`` array."""
+    """A ``fixed_size_list<float32>`` column (or a ``list<float32>`` one whose rows all hold ``dim``
+    values: a table written without its Arrow schema) as a float32 ``[N, dim]`` array."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for c in chunks:
+        if len(c) and (pa.types.is_list(c.type) or pa.types.is_large_list(c.type)):
+            _check_list_lengths(c, dim)
     parts = [c.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim) for c in chunks if len(c)]
     if not parts:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+
+
+def _check_list_lengths(chunk: pa.Array, dim: int) -> None:
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(chunk)
+    bad = pc.or_(pc.is_null(lengths), pc.not_equal(lengths, dim))
+    if pc.any(bad).as_py():
+        i = pc.index(bad, True).as_py()
+        n = lengths[i].as_py()
+        raise LatentTableError(
+            f"latent row {i} holds {'no list' if n is None else f'{n} values'}, not the table's {dim} (C*T'); "
+            "encode the corpus again")
+
+
+def is_latent_type(value_type: pa.DataType) -> bool:
+    """``fixed_size_list<float32>`` (written by musiclatent) or ``list<float32>`` (the same values
+    after a tool dropped the Arrow schema): the ``latent`` column types a table may have."""
+    return ((pa.types.is_fixed_size_list(value_type) or pa.types.is_list(value_type)
+             or pa.types.is_large_list(value_type)) and pa.types.is_float32(value_type.value_type))
 
 
 def partial_path(path: str | os.PathLike) -> Path:
@@ -138,7 +202,7 @@ class LatentTableWriter:
         self.dim = latent_dim_of(self.metadata)
         self.row_group_rows = max(1, int(row_group_rows))
         self.partial = partial_path(self.path)
-        self.schema = table_schema(self.dim)
+        self.schema = table_schema(self.dim, latent_shape=self.metadata["latent_shape"])
         self.problems: list[dict[str, str]] = []
         self.done_tracks: set[str] = set()
         self.rows_written = 0
@@ -399,9 +463,9 @@ class LatentTable:
         if lacking:
             raise LatentTableError(f"{where}: columns {', '.join(lacking)} missing; encode the corpus again")
         latent_type = self.schema.field("latent").type
-        if not pa.types.is_fixed_size_list(latent_type) or not pa.types.is_float32(latent_type.value_type):
+        if not is_latent_type(latent_type):
             raise LatentTableError(f"{where}: latent column is {latent_type}, not fixed_size_list<float32>")
-        if latent_type.list_size != self.latent_dim:
+        if pa.types.is_fixed_size_list(latent_type) and latent_type.list_size != self.latent_dim:
             raise LatentTableError(
                 f"{where}: latents have {latent_type.list_size} values but latent_shape {shape} says "
                 f"{self.latent_dim}; encode the corpus again"
@@ -577,6 +641,8 @@ __all__ = [
     "LatentTableWriter",
     "base_metadata",
     "fixed_list_to_numpy",
+    "is_latent_type",
+    "latent_field",
     "open_table",
     "partial_path",
     "table_schema",
