@@ -42,8 +42,9 @@ def describe_checkpoint(path: Path) -> str:
     return f"{path}" + (f" ({details})" if details else "")
 
 
-def _check_segments(manifest, meta: dict, segment_seconds: float | None) -> None:
+def _check_segments(manifest, ckpt: Path, meta: dict, segment_seconds: float | None) -> None:
     """Refuse a segment length longer than every track; warn when only some are shorter."""
+    from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.segments import (
         DEFAULT_SEGMENT_SECONDS,
         SegmentLengthError,
@@ -51,11 +52,14 @@ def _check_segments(manifest, meta: dict, segment_seconds: float | None) -> None
     )
     from musiclatent.latents.encode import checkpoint_segment_seconds
 
-    seconds = float(segment_seconds or checkpoint_segment_seconds(meta) or DEFAULT_SEGMENT_SECONDS)
+    trained = checkpoint_segment_seconds(meta)
+    seconds = float(segment_seconds or trained or DEFAULT_SEGMENT_SECONDS)
     try:
         message = check_segment_length(manifest.tracks["duration_s"], seconds)
     except SegmentLengthError as exc:
-        hint = "" if segment_seconds else " (the length the checkpoint was trained on)"
+        load_checkpoint(ckpt)  # a broken checkpoint is the first thing to fix: its error wins
+        hint = "" if segment_seconds else (" (the length the checkpoint was trained on)" if trained
+                                           else " (the default)")
         raise click.ClickException(f"{manifest.root}: {exc}{hint}") from None
     if message:
         click.echo(f"warning: {message}", err=True)
@@ -112,7 +116,7 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
     meta = read_metadata(ckpt)
     rate = int(meta.get("sample_rate", 22050))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
-    _check_segments(manifest, meta, segment_seconds)
+    _check_segments(manifest, ckpt, meta, segment_seconds)
     target = Path(out).expanduser() if out else ws.latents_path(name)
     if engine == "ray":
         from musiclatent.latents.ray_engine import encode_corpus_ray
