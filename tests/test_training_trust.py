@@ -97,13 +97,31 @@ def test_training_again_keeps_the_previous_run_and_encode_says_which_it_uses(tmp
                               "--device", "cpu", "-q"])
     assert res.exit_code == 0, res.output
     assert f"using {second.run_dir / 'best.safetensors'} (epoch 2, validation loss" in res.stderr
-    meta = LatentTable.open(tmp_path / "ws" / "latents" / "tiny.parquet").metadata
-    assert meta["checkpoint"] == str(second.run_dir / "best.safetensors")
+    table = LatentTable.open(tmp_path / "ws" / "latents" / "tiny.parquet")
+    assert table.metadata["checkpoint"] == str(second.run_dir / "best.safetensors")
+    res = runner.invoke(cli, ["decode", "--track", table.track_ids()[0], "--out", str(tmp_path / "t.wav")])
+    assert res.exit_code == 0, res.output
+    assert f"using {second.run_dir / 'best.safetensors'} (epoch 2" in res.stderr
 
     # a newest run without a checkpoint (failed in epoch 1): the previous run's best is used, never a missing file
     (second.run_dir / "best.safetensors").unlink()
     ws = Workspace.open(tmp_path / "ws")
     assert ws.best_checkpoint("tiny") == first.best_checkpoint
+
+
+def test_runs_are_ordered_by_number_after_a_legacy_one_folder_run(tmp_path):
+    from musiclatent.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    folder = ws.model_runs_dir("m")
+    assert ws.runs("m") == [] and ws.latest_run("m") is None
+    folder.mkdir(parents=True)
+    (folder / "best.safetensors").write_bytes(b"legacy")  # the layout before numbered runs
+    for name in ("run-010", "run-002", "notes"):
+        (folder / name).mkdir()
+    assert ws.runs("m") == [folder, folder / "run-002", folder / "run-010"]
+    assert ws.new_run_dir("m") == folder / "run-011" and (folder / "run-011").is_dir()
+    assert ws.best_checkpoint("m") == folder / "best.safetensors"  # no numbered run has one yet
 
 
 def test_an_out_folder_holding_a_run_is_refused_without_resume_or_overwrite(tmp_path, tiny_corpus, tiny_arch):
