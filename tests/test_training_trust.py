@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 import click
@@ -145,7 +146,11 @@ def test_train_prints_a_line_per_epoch_and_a_per_epoch_bar_on_a_terminal(tmp_pat
     assert res.exit_code == 0, res.output
     lines = [line for line in res.stderr.splitlines() if line.startswith("tiny epoch ")]
     assert [line.split(":")[0] for line in lines] == ["tiny epoch 1/2", "tiny epoch 2/2"]
-    assert all("train loss " in line and "validation loss " in line and line.endswith(" s") for line in lines)
+    number = r"[-+0-9.e]+"
+    assert re.fullmatch(rf"tiny epoch 1/2: train loss {number}, validation loss {number} \(best\), [0-9.]+ s, "
+                        r"about \d+ s to go", lines[0]), lines[0]
+    assert re.fullmatch(rf"tiny epoch 2/2: train loss {number}, validation loss {number}( \(best\))?, [0-9.]+ s",
+                        lines[1]), lines[1]
     quiet = CliRunner().invoke(cli, ["train", "--model", "tiny", "--data", str(tiny_corpus), "--epochs", "1",
                                      "--segment-seconds", "1", "--max-segments", "4", "-q"])
     assert quiet.exit_code == 0 and "epoch 1/1" not in quiet.stderr

@@ -116,10 +116,11 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     An ``out_dir`` that already holds a run is refused unless ``resume`` or ``overwrite``.
     ``time_budget_s`` stops after that much wall time (the epoch in progress is validated, saved and
     marked ``partial``). ``cache=False`` decodes audio on demand instead of using the workspace's
-    decoded-audio cache (slower; for benchmarks). ``progress`` shows a per-epoch bar (on a terminal)
-    and sends the run folder and one line per finished epoch to ``log(line)``, which also gets any
-    warning (default: stderr when ``progress``; else warnings go to ``warnings.warn``). Raises ``TrainingError`` on a non-finite
-    loss, gradient, weight or validation loss, keeping the last good checkpoints.
+    decoded-audio cache (slower; for benchmarks). ``progress`` shows a per-epoch bar (on a
+    terminal) and sends the run folder and one line per finished epoch to ``log(line)``, which also
+    gets any warning (default: stderr when ``progress``; else warnings go to ``warnings.warn``).
+    Raises ``TrainingError`` on a non-finite loss, gradient, weight or validation loss, keeping the
+    last good checkpoints.
     """
     from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
     from musiclatent.losses import build_loss
@@ -210,6 +211,7 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     status = "already_done" if start_epoch >= cfg["epochs"] else "finished"
     bar = None
     checkpoint_meta = {"model_name": model, "training": plain(cfg)}
+    loop_started = time.time()
     try:
         for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
             loader.sampler.set_epoch(epoch)
@@ -277,9 +279,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "history": plain(history), "best": best, "rng": rng_state()})
             if say is not None:
-                say(f"{model} epoch {epoch}/{cfg['epochs']}: train loss {row['train_loss']:.6g}, validation loss "
-                    f"{val['val_loss']:.6g}{' (best)' if best['epoch'] == epoch else ''}, {row['epoch_s']:.1f} s"
-                    + (" (cut by the time budget)" if partial else ""))
+                say(_epoch_line(model, row, cfg["epochs"], best, partial, time.time() - loop_started,
+                                epoch - start_epoch))
             if partial:
                 status = "time_budget"
                 break
@@ -341,6 +342,20 @@ def _check_segment_length(sets: dict[str, Any], seconds: float, log) -> None:
             log(f"warning: {message}")
         else:
             warnings.warn(message, stacklevel=3)
+
+
+def _epoch_line(model: str, row: dict[str, Any], epochs: int, best: dict[str, Any], partial: bool,
+                elapsed: float, done_now: int) -> str:
+    """``alt5 epoch 2/30: train loss X, validation loss Y (best), 64.1 s, about 31m to go``."""
+    line = (f"{model} epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.6g}, validation loss "
+            f"{row['val_loss']:.6g}{' (best)' if best['epoch'] == row['epoch'] else ''}, {row['epoch_s']:.1f} s")
+    left = epochs - row["epoch"]
+    if partial:
+        return line + " (cut by the time budget)"
+    if left > 0:
+        eta = elapsed / max(done_now, 1) * left
+        line += f", about {eta / 60:.0f}m to go" if eta >= 90 else f", about {eta:.0f} s to go"
+    return line
 
 
 def _stopped(what: str, run_dir: Path, history: list[dict[str, Any]], best: dict[str, Any]) -> TrainingError:
