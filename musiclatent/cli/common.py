@@ -77,8 +77,8 @@ DEVICE_HELP = "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps; an abs
 
 def _check_device(ctx, param, value):
     """Refuse an unknown or absent device before any work starts, in one line."""
-    if value is None or ctx.resilient_parsing:
-        return value
+    if value is None or value == "auto" or ctx.resilient_parsing:
+        return value  # auto always resolves; no torch import for it
     from musiclatent.model import DeviceError, select_device
 
     try:
