@@ -80,16 +80,43 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu."""
-    if name != "auto":
-        return torch.device(name)
+class DeviceError(ValueError):
+    """A ``--device`` that is not a device name, or not present on this machine."""
+
+
+def available_devices() -> list[str]:
+    """The device names that work here: ``cpu``, then ``cuda`` (and ``cuda:N`` with several GPUs), ``mps``."""
+    names = ["cpu"]
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        count = torch.cuda.device_count()
+        names += ["cuda"] + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        names.append("mps")
+    return names
+
+
+def select_device(name: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; any other name must be present on this machine
+    (else ``DeviceError``, one line naming the devices that are)."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    text = str(name).strip().lower()
+    available = available_devices()
+    if text == "auto":
+        return torch.device(next((d for d in ("cuda", "mps") if d in available), "cpu"))
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        device = None
+    ok = device is not None and (
+        device.type == "cpu"
+        or (device.type == "cuda" and "cuda" in available and (device.index or 0) < torch.cuda.device_count())
+        or (device.type == "mps" and "mps" in available))
+    if not ok:
+        raise DeviceError(f"device {str(name)!r} is not available on this machine; available: auto, "
+                          + ", ".join(available))
+    return device
 
 
 def release_memory() -> None:

@@ -153,22 +153,22 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
         ws.update(corpus=str(corpus.resolve()))
         return before is None or ws.manifest_path.stat().st_mtime != before
 
-    run_dir = ws.run_dir(model)
-    checkpoint = run_dir / "best.safetensors"
+    run_box = {"dir": ws.run_dir(model)}  # the newest run; a new one when the corpus changed
 
     def train() -> bool:
         from musiclatent.training.trainer import read_run
         from musiclatent.training.trainer import train as train_model
 
-        info = read_run(run_dir)
+        info = read_run(run_box["dir"])
         fresh = not manifest_box.get("changed", False)
-        if (checkpoint.exists() and fresh and info.get("status") in ("finished", "time_budget", "already_done")
+        if ((run_box["dir"] / "best.safetensors").exists() and fresh and info.get("status") in ("finished", "time_budget", "already_done")
                 and int((info.get("training") or {}).get("epochs", n_epochs)) == n_epochs):
             return False
         result = train_model(model, workspace=ws, epochs=n_epochs, segment_seconds=sizes.segment_seconds,
                              max_train_segments=sizes.max_train_segments, seed=seed,
                              time_budget_s=sizes.train_time_budget_s, progress=progress,
                              resume=fresh)
+        run_box["dir"] = result.run_dir
         return result.status != "already_done"
 
     table_path = ws.latents_path(model)
@@ -177,6 +177,7 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
         from musiclatent.fileio import sha256_file
         from musiclatent.latents.encode import encode_corpus
 
+        checkpoint = run_box["dir"] / "best.safetensors"
         sha = sha256_file(checkpoint)
         if table_path.exists() and _table_sha(table_path) == sha and not manifest_box.get("changed"):
             return False
@@ -215,5 +216,5 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
     for name in DEMO_ANALYSES:
         step(f"analyze {name}", analysis(name))
     step("build the report", report)
-    return DemoResult(workspace=ws.root, corpus=corpus, checkpoint=checkpoint, table=table_path,
-                      report=report_box["index"], steps=steps, seconds=round(time.time() - started, 2))
+    return DemoResult(workspace=ws.root, corpus=corpus, checkpoint=run_box["dir"] / "best.safetensors",
+                      table=table_path, report=report_box["index"], steps=steps, seconds=round(time.time() - started, 2))

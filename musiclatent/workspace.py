@@ -6,7 +6,7 @@ Layout::
       workspace.json            corpus root, labels CSV, sample rate, segment length
       manifest.parquet          the scanned corpus (tracks, splits, problems)
       cache/                    decoded-audio cache
-      runs/<model>/             checkpoints, metrics, reconstructions, charts
+      runs/<model>/run-NNN/     one folder per `train` run: checkpoints, metrics, reconstructions, charts
       latents/<model>.parquet   latent tables
       analyses/<name>/          analysis outputs
       report/                   the HTML report
@@ -26,11 +26,18 @@ from typing import Any
 from musiclatent.fileio import atomic_write_json, inside, safe_name
 
 ENV_VAR = "MUSICLATENT_WORKSPACE"
+RUN_PREFIX = "run-"
+RUN_MARKERS = ("run.json", "best.safetensors", "last.safetensors", "last.state.pt")
 DEFAULT_DIR = "musiclatent-work"
 
 
 class WorkspaceError(Exception):
     pass
+
+
+def _run_number(name: str) -> int | None:
+    digits = name[len(RUN_PREFIX):] if name.startswith(RUN_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
 
 
 @dataclass
@@ -81,17 +88,53 @@ class Workspace:
     def cache_dir(self) -> Path:
         return self.root / "cache"
 
-    def run_dir(self, model: str) -> Path:
+    def model_runs_dir(self, model: str) -> Path:
+        """``runs/<model>``: the folder holding that model's numbered run folders."""
         return inside(self.root, "runs", safe_name(model))
 
+    def runs(self, model: str) -> list[Path]:
+        """The run folders of ``model``, oldest first: ``runs/<model>/run-NNN`` by number, after
+        ``runs/<model>`` itself when it holds a run of the older one-folder-per-model layout."""
+        folder = self.model_runs_dir(model)
+        if not folder.is_dir():
+            return []
+        numbered = sorted((p for p in folder.iterdir() if p.is_dir() and _run_number(p.name) is not None),
+                          key=lambda p: _run_number(p.name))
+        legacy = [folder] if any((folder / name).exists() for name in RUN_MARKERS) else []
+        return legacy + numbered
+
+    def latest_run(self, model: str) -> Path | None:
+        """The newest run folder of ``model`` (``None`` when it was never trained here)."""
+        runs = self.runs(model)
+        return runs[-1] if runs else None
+
+    def new_run_dir(self, model: str) -> Path:
+        """Create and return the next numbered run folder ``runs/<model>/run-NNN`` (never an existing one,
+        also when two trainings start at once)."""
+        folder = self.model_runs_dir(model)
+        folder.mkdir(parents=True, exist_ok=True)
+        number = max((_run_number(p.name) or 0 for p in folder.iterdir()), default=0) + 1
+        while True:
+            path = folder / f"{RUN_PREFIX}{number:03d}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                number += 1
+
+    def run_dir(self, model: str) -> Path:
+        """The newest run folder of ``model``, else ``runs/<model>`` (where its runs will go)."""
+        return self.latest_run(model) or self.model_runs_dir(model)
+
     def best_checkpoint(self, model: str) -> Path:
-        path = self.run_dir(model) / "best.safetensors"
-        if not path.exists():
-            raise WorkspaceError(
-                f"no trained {model!r} in workspace {self.root} ({path} is missing); "
-                f"run `musiclatent train --model {model}` or pass --checkpoint"
-            )
-        return path
+        """``best.safetensors`` of the newest run of ``model`` that has one."""
+        for run in reversed(self.runs(model)):
+            if (run / "best.safetensors").is_file():
+                return run / "best.safetensors"
+        raise WorkspaceError(
+            f"no trained {model!r} in workspace {self.root} (no run under {self.model_runs_dir(model)} "
+            f"has a best.safetensors); run `musiclatent train --model {model}` or pass --checkpoint"
+        )
 
     def latents_path(self, model: str) -> Path:
         return inside(self.root, "latents", safe_name(model) + ".parquet")

@@ -36,7 +36,7 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
             assert set(chart["files"]) == {"html", "png", "json"}, (name, chart)
             png = ws_root / "analyses" / name / chart["files"]["png"]
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (ws_root / "runs" / DEFAULT_MODEL / "best.safetensors").is_file()
+    assert (ws_root / "runs" / DEFAULT_MODEL / "run-001" / "best.safetensors").is_file()
     assert (ws_root / "latents" / f"{DEFAULT_MODEL}.parquet").is_file()
     previews = list((ws_root / "report" / "audio" / "tracks").iterdir())
     assert len(previews) == 20  # 10 genres x 2 tracks, each clickable on the map

@@ -66,7 +66,7 @@ def test_train_encode_analyze_through_the_cli(tiny_corpus, tmp_path):
     for args in steps:
         result = runner.invoke(cli, ws + args)
         assert result.exit_code == 0, f"{args}: {result.output}"
-    run = tmp_path / "ws" / "runs" / "vq12"
+    run = tmp_path / "ws" / "runs" / "vq12" / "run-001"
     assert (run / "best.safetensors").exists()
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert metrics and all(m["train_loss"] == m["train_loss"] for m in metrics)  # finite, not NaN

@@ -85,9 +85,9 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
     _train(tmp_path, tiny_corpus, epochs=1, charts=False)
     with pytest.raises(TrainingError, match="loss became nan"):
         _poison_run(tmp_path, tiny_corpus)
-    state = torch.load(tmp_path / "ws" / "runs" / "tiny" / "last.state.pt", weights_only=True)
+    state = torch.load(tmp_path / "ws" / "runs" / "tiny" / "run-001" / "last.state.pt", weights_only=True)
     assert state["epoch"] == 1
-    info = json.loads((tmp_path / "ws" / "runs" / "tiny" / "run.json").read_text())
+    info = json.loads((tmp_path / "ws" / "runs" / "tiny" / "run-001" / "run.json").read_text())
     assert info["status"] == "failed" and "nan" in info["error"]
 
 

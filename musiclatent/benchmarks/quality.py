@@ -139,7 +139,8 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     """Train each of ``models`` for ``budget_s`` seconds on a synthetic corpus and evaluate them.
 
     The corpus (``tracks_per_genre`` x 10 genres x ``seconds``) is synthesised into
-    ``out_dir/corpus`` (kept and reused), models train into ``out_dir/runs/<model>`` with their own
+    ``out_dir/corpus`` (kept and reused), models train into ``out_dir/runs/<model>`` (replaced on a
+    re-run) with their own
     recipe (``epochs`` overrides the recipe's epoch count), and the best-validation checkpoint of each
     is evaluated on the test split. ``corpus`` uses an existing labelled corpus folder instead
     (nothing is synthesised).
@@ -182,7 +183,7 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     for name in models:
         result = train(name, workspace=ws, data=corpus, out_dir=out / "runs" / name, epochs=epochs,
                        segment_seconds=segment_seconds, seed=seed, time_budget_s=budget_s, progress=progress,
-                       charts=False)
+                       charts=False, overwrite=True)  # a benchmark re-run measures afresh
         model, _meta = load_checkpoint(result.best_checkpoint)
         scale = nominal_scale(model, sr)
         scales.add(int(round(scale)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import device_param, user_errors, workspace
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING, "bool": click.BOOL}
 
@@ -48,7 +48,7 @@ def _common_options() -> list[click.Option]:
                      type=click.Choice(sorted(POOLINGS)),
                      help="How segment latents become one vector per track."),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
-        click.Option(["--device"], default="auto", show_default=True, help="cpu, cuda, mps or auto."),
+        device_param(),
         click.Option(["--format", "formats"], default="html,png", show_default=True,
                      help="Chart formats, comma-separated: html, png, svg (a JSON spec is always written)."),
     ]

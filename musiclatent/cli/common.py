@@ -1,4 +1,5 @@
-"""Helpers shared by the command modules: turning library errors into clean one-line errors."""
+"""Helpers shared by the command modules: turning library errors into clean one-line errors, and the
+options every command spells the same way (``--device``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
         CheckpointError, RegistryError, WorkspaceError, UnsafePathError, FileNotFoundError
     ]
+    try:
+        from musiclatent.model import DeviceError
+
+        errors.append(DeviceError)
+    except ImportError:  # torch missing: the command fails later with its own message
+        pass
     for path in ("musiclatent.corpus.errors:CorpusError", "musiclatent.latents.errors:LatentTableError",
                  "musiclatent.analysis:AnalysisError", "musiclatent.report.build:ReportError",
                  "musiclatent.training.trainer:TrainingError", "musiclatent.training.gridsearch:GridSearchError"):
@@ -63,3 +70,32 @@ def user_errors(func):
 
 def workspace(ctx: click.Context):
     return ctx.find_root().obj
+
+
+DEVICE_HELP = "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps; an absent device is refused."
+
+
+def _check_device(ctx, param, value):
+    """Refuse an unknown or absent device before any work starts, in one line."""
+    if value is None or value == "auto" or ctx.resilient_parsing:
+        return value  # auto always resolves; no torch import for it
+    from musiclatent.model import DeviceError, select_device
+
+    try:
+        select_device(value)
+    except DeviceError as exc:
+        raise click.ClickException(f"--device: {exc}") from None
+    return value
+
+
+_DEVICE = {"default": "auto", "show_default": True, "help": DEVICE_HELP, "callback": _check_device}
+
+
+def device_param() -> click.Option:
+    """The ``--device`` option of every command that runs a model (same wording, default ``auto``)."""
+    return click.Option(["--device"], **_DEVICE)
+
+
+def device_option(func):
+    """Decorator form of ``device_param``."""
+    return click.option("--device", **_DEVICE)(func)

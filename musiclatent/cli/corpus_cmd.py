@@ -29,12 +29,14 @@ def _minutes(seconds: float) -> str:
 @click.option("--quick", is_flag=True,
               help="Only read file headers (fast); do not decode files to catch damaged data.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/validation/test split.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Files read in parallel (default: up to 4).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Deprecated spelling of --workers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and problems as JSON.")
 @click.pass_context
 @user_errors
-def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
+def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json):
     """Scan PATH (a folder, GTZAN layout or any layout, or one audio file) into the workspace.
 
     Prints tracks per label, total duration, sample rates and channels seen, split sizes and
@@ -44,8 +46,13 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, jobs, as_json):
     from musiclatent.corpus.audio import AUDIO_EXTENSIONS
     from musiclatent.corpus.manifest import scan_corpus
 
+    if jobs is not None:
+        click.echo("warning: --jobs is deprecated, use --workers (the same number of parallel readers)", err=True)
+        if workers is not None and workers != jobs:
+            raise click.UsageError(f"--jobs {jobs} and --workers {workers} disagree; pass only --workers")
+        workers = jobs
     ws = workspace(ctx)
-    manifest = scan_corpus(path, labels_csv, sample_rate=sample_rate, jobs=jobs, quick=quick,
+    manifest = scan_corpus(path, labels_csv, sample_rate=sample_rate, jobs=workers, quick=quick,
                            seed=seed, progress=not as_json)
     if manifest.tracks.empty:
         for p in manifest.problems.to_dict("records"):

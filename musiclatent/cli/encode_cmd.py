@@ -8,21 +8,61 @@ from pathlib import Path
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
-
-DEVICE_HELP = "auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps ..."
+from musiclatent.cli.common import device_option, user_errors, workspace
 
 
 def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None) -> tuple[Path, str]:
+    """The checkpoint to use and the model's name; says on stderr which run/checkpoint it is."""
     from musiclatent.checkpoint import read_metadata
 
     if checkpoint is None:
         if model is None:
             raise click.UsageError("pass --model NAME (its best checkpoint in the workspace) or --checkpoint PATH")
-        return ws.best_checkpoint(model), model
-    path = Path(checkpoint).expanduser().resolve()
+        path, name = ws.best_checkpoint(model), model
+        runs = ws.runs(model)
+        note = f"newest of {len(runs)} run(s) of {model}" if runs and runs[-1] == path.parent else (
+            f"newest {model} run with a checkpoint; {runs[-1].name} has none" if runs else model)
+    else:
+        path = Path(checkpoint).expanduser().resolve()
+        meta = read_metadata(path)
+        name, note = model or meta.get("model_name") or meta["arch"], "--checkpoint"
+    click.echo(f"using {describe_checkpoint(path)} ({note})", err=True)
+    return path, name
+
+
+def describe_checkpoint(path: Path) -> str:
+    """``PATH (epoch N, validation loss X)`` from the checkpoint's own metadata."""
+    from musiclatent.checkpoint import read_metadata
+
     meta = read_metadata(path)
-    return path, model or meta.get("model_name") or meta["arch"]
+    val = (meta.get("metrics") or {}).get("val_loss")
+    parts = [f"epoch {meta['epoch']}" if meta.get("epoch") is not None else None,
+             f"validation loss {float(val):.6g}" if isinstance(val, int | float) else None]
+    details = ", ".join(p for p in parts if p)
+    return f"{path}" + (f" ({details})" if details else "")
+
+
+def _check_segments(manifest, ckpt: Path, meta: dict, segment_seconds: float | None) -> None:
+    """Refuse a segment length longer than every track; warn when only some are shorter."""
+    from musiclatent.checkpoint import load_checkpoint
+    from musiclatent.corpus.segments import (
+        DEFAULT_SEGMENT_SECONDS,
+        SegmentLengthError,
+        check_segment_length,
+    )
+    from musiclatent.latents.encode import checkpoint_segment_seconds
+
+    trained = checkpoint_segment_seconds(meta)
+    seconds = float(segment_seconds or trained or DEFAULT_SEGMENT_SECONDS)
+    try:
+        message = check_segment_length(manifest.tracks["duration_s"], seconds)
+    except SegmentLengthError as exc:
+        load_checkpoint(ckpt)  # a broken checkpoint is the first thing to fix: its error wins
+        hint = "" if segment_seconds else (" (the length the checkpoint was trained on)" if trained
+                                           else " (the default)")
+        raise click.ClickException(f"{manifest.root}: {exc}{hint}") from None
+    if message:
+        click.echo(f"warning: {message}", err=True)
 
 
 def _cache_for(ws, manifest, sample_rate: int):
@@ -37,7 +77,7 @@ def _cache_for(ws, manifest, sample_rate: int):
 @click.command()
 @click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint file (default: runs/<model>/best.safetensors in the workspace).")
+              help="Checkpoint file (default: best.safetensors of the newest runs/<model>/run-NNN with one).")
 @click.option("--data", type=click.Path(exists=True), default=None,
               help="Corpus folder (default: the corpus the workspace remembers).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
@@ -46,7 +86,7 @@ def _cache_for(ws, manifest, sample_rate: int):
               help="Segments per inference batch.")
 @click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Segment length (default: the length the checkpoint was trained on, else 5 s).")
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="DataLoader processes reading and decoding audio while the model runs.")
 @click.option("--resume/--no-resume", default=True, show_default=True,
@@ -73,8 +113,10 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
 
     ws = workspace(ctx)
     ckpt, name = _checkpoint_and_name(ws, model, checkpoint)
-    rate = int(read_metadata(ckpt).get("sample_rate", 22050))
+    meta = read_metadata(ckpt)
+    rate = int(meta.get("sample_rate", 22050))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
+    _check_segments(manifest, ckpt, meta, segment_seconds)
     target = Path(out).expanduser() if out else ws.latents_path(name)
     if engine == "ray":
         from musiclatent.latents.ray_engine import encode_corpus_ray
@@ -106,7 +148,7 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
                    "(default: decoded/ in the workspace).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to use instead of the one named in the table (must have the same sha256).")
-@click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.pass_context
 @user_errors
 def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
@@ -119,6 +161,10 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
         raise click.UsageError("pass exactly one of --track ID or --latent FILE.npy")
     ws = workspace(ctx)
     lt = LatentTable.open(table or ws.latest_table())
+    used = Path(checkpoint).expanduser().resolve() if checkpoint else Path(str(lt.metadata.get("checkpoint") or ""))
+    if used.is_file():
+        source = "--checkpoint" if checkpoint else "the one the table was encoded with"
+        click.echo(f"using {describe_checkpoint(used)} ({source})", err=True)
     wave, sr = decode_request(lt, track_id=track_id, latent=latent, checkpoint=checkpoint, device=device)
     stem = track_id if track_id is not None else Path(latent).stem
     if out:
@@ -132,7 +178,7 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @click.command()
 @click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint to evaluate (default: runs/<model>/best.safetensors).")
+              help="Checkpoint to evaluate (default: best.safetensors of the newest run of --model).")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Previous checkpoint to compare with (default: last.safetensors beside best, if it differs).")
 @click.option("--data", type=click.Path(exists=True), default=None,
@@ -140,12 +186,12 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="test",
               show_default=True, help="Tracks to measure.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: runs/<model>/eval in the workspace).")
+              help="Output folder (default: eval/ beside the checkpoint).")
 @click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Segment length (default: the length the checkpoint was trained on).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Segments per batch.")
 @click.option("--max-tracks", type=click.IntRange(min=1), default=None, help="Measure only the first N tracks.")
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @user_errors
@@ -164,7 +210,7 @@ def evaluate(ctx, model, checkpoint, baseline, data, split, out, segment_seconds
     df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,
                       segment_seconds=segment_seconds, device=device, batch_size=batch_size,
                       max_tracks=max_tracks, progress=not quiet, cache=_cache_for(ws, manifest, rate))
-    folder = Path(out).expanduser() if out else ws.run_dir(name) / "eval"
+    folder = Path(out).expanduser() if out else ckpt.parent / "eval"
     paths = write_evaluation(df, folder)
     summary, verdict = summarize(df)
     overall = summary[summary["label"] == "all"]

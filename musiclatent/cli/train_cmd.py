@@ -6,7 +6,7 @@ import json
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import device_option, user_errors, workspace
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict:
@@ -34,6 +34,10 @@ def _csv(kind):
     return convert
 
 
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def _library_errors():
     from musiclatent.losses import LossSpecError
     from musiclatent.training.gridsearch import GridSearchError
@@ -54,7 +58,7 @@ def _common(func):
                      help="Length of the training segments."),
         click.option("--loss", default=None,
                      help="Loss: mse, l1, mrstft, mel, sisdr or a weighted sum like 'l1+2*mrstft' (default: recipe)."),
-        click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, mps."),
+        device_option,
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and data order."),
         click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
                      help="DataLoader worker processes."),
@@ -66,6 +70,7 @@ def _common(func):
                      help="Stop each training after this many seconds of wall time."),
         click.option("--no-cache", is_flag=True,
                      help="Decode audio on demand instead of using the workspace's decoded-audio cache."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar and no line per epoch."),
     ]):
         func = decorator(func)
     return func
@@ -77,13 +82,15 @@ def _common(func):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Learning rate (default: the model's recipe).")
 @_common
-@click.option("--resume", is_flag=True, help="Continue the interrupted run in the run folder at its next epoch.")
+@click.option("--resume", is_flag=True,
+              help="Continue the newest run (or the --out folder) at its next epoch instead of starting a new run.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run folder (default: <workspace>/runs/<model>).")
+              help="Run folder (default: a new <workspace>/runs/<model>/run-NNN; earlier runs are kept).")
+@click.option("--overwrite", is_flag=True, help="Let a fresh run replace the run already in the --out folder.")
 @click.pass_context
 @user_errors
 def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_seconds, loss, device, seed,
-          workers, max_segments, sets, time_budget, no_cache, resume, out):
+          workers, max_segments, sets, time_budget, no_cache, quiet, resume, out, overwrite):
     """Train an autoencoder on the corpus, with validation after every epoch.
 
     Writes checkpoints (best, last), metrics.jsonl, the reconstruction of one test segment per
@@ -97,7 +104,8 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
                               segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
                               seed=seed, workers=workers, max_train_segments=max_segments,
                               config_overrides=_parse_sets(sets), time_budget_s=time_budget,
-                              cache=not no_cache)
+                              cache=not no_cache, progress=not quiet, overwrite=overwrite,
+                              log=_stderr)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None
     if result.status == "already_done":
@@ -132,7 +140,7 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
 @click.pass_context
 @user_errors
 def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size, segment_seconds, loss, device,
-               seed, workers, max_segments, sets, time_budget, no_cache, out):
+               seed, workers, max_segments, sets, time_budget, no_cache, quiet, out):
     """Grid search over models x learning rates x epoch counts, as in the seed report.
 
     Trains one run per (model, lr) for the largest epoch count, reuses finished runs, resumes
@@ -145,7 +153,8 @@ def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size,
         table = run_grid(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
                          batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds,
                          loss=loss, device=device, seed=seed, workers=workers, max_train_segments=max_segments,
-                         config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache)
+                         config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache,
+                         progress=not quiet, log=_stderr)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None
     trained = int(table.drop_duplicates("run_dir")["retrained"].sum())

@@ -77,3 +77,23 @@ def cut_segments(
         meta.append({"segment": seg.index, "start_s": seg.start_s(sample_rate),
                      "duration_s": seg.duration_s(sample_rate), "padded": seg.padded})
     return segments, meta
+
+
+class SegmentLengthError(ValueError):
+    """Every track is shorter than one segment: all segments would be mostly zero padding."""
+
+
+def check_segment_length(durations, seconds: float) -> str | None:
+    """``None`` when every track holds at least one full segment of ``seconds``; a one-line warning
+    when some tracks are shorter (they are zero-padded); raises ``SegmentLengthError`` when all are."""
+    values = [float(d) for d in durations if d == d]  # NaN: unknown length, not counted
+    short = [d for d in values if d + 1e-6 < float(seconds)]
+    if not values or not short:
+        return None
+    if len(short) == len(values):
+        longest = max(values)
+        raise SegmentLengthError(
+            f"--segment-seconds {seconds:g} is longer than every track (the longest is {longest:.2f} s), "
+            f"so every segment would be zero-padded; use --segment-seconds {int(longest * 100) / 100:g} or less")
+    return (f"{len(short)} of {len(values)} tracks are shorter than --segment-seconds {seconds:g} "
+            f"(the shortest is {min(short):.2f} s); their single segment is zero-padded")

@@ -146,8 +146,11 @@ def clear_run_outputs(run_dir: Path) -> None:
             f.unlink(missing_ok=True)
 
 
-def progress_bar(total: int, initial: int, desc: str, enabled: bool):
+def progress_bar(total: int, desc: str, enabled: bool):
+    """One epoch's bar on stderr: segments done, loss so far, segments/s and ETA (only on a terminal)."""
+    import sys
+
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="batch", disable=None if enabled else True,
-                dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="seg", disable=None if enabled else True, dynamic_ncols=True,
+                leave=False, file=sys.stderr)

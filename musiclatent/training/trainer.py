@@ -1,7 +1,8 @@
 """Train one autoencoder: ``train(model, workspace=...)`` -> ``TrainResult``.
 
 Defaults come from the architecture's ``recipe`` (the seed's: MSE, Adam, StepLR(4, 0.5), batch
-10 / 20). A run folder holds::
+10 / 20). Each run gets its own folder, ``<workspace>/runs/<model>/run-NNN`` (numbered, never reused:
+training again keeps the previous runs; ``resume=True`` continues the newest). A run folder holds::
 
     run.json                 what was trained, how, on what, where, how long, and its status
     metrics.jsonl            one line per epoch (losses, validation SI-SDR/mel, lr, timings)
@@ -20,7 +21,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ import torch
 
 from musiclatent.fileio import atomic_write_json
 from musiclatent.training import data as rundata
+from musiclatent.training import guard
 from musiclatent.training.state import (
     STATE_VERSION,
     MetricsLog,
@@ -101,15 +106,21 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
           segment_seconds: float = 5.0, loss: str | None = None, device: str = "auto", resume: bool = False,
           seed: int = 0, workers: int = 0, max_train_segments: int | None = None,
           config_overrides: dict[str, Any] | None = None, progress: bool = True,
-          time_budget_s: float | None = None, charts: bool = True, cache: bool = True) -> TrainResult:
+          time_budget_s: float | None = None, charts: bool = True, cache: bool = True, overwrite: bool = False,
+          log: Callable[[str], None] | None = None) -> TrainResult:
     """Train ``model`` (a registered architecture name) and write its run folder.
 
     ``None`` options take the architecture recipe's value (on ``resume``: the interrupted run's).
-    ``resume=True`` continues an interrupted run at its next epoch (starting fresh when the folder
-    holds none); ``time_budget_s`` stops after that much wall time (the epoch in progress is
-    validated, saved and marked ``partial``). ``cache=False`` decodes audio on demand instead of
-    using the workspace's decoded-audio cache (slower; for benchmarks). Raises ``TrainingError`` on a NaN loss, keeping the
-    last good checkpoint.
+    Without ``out_dir`` each call trains into a new ``runs/<model>/run-NNN`` folder; ``resume=True``
+    continues the newest run at its next epoch (starting a new run when there is none to resume).
+    An ``out_dir`` that already holds a run is refused unless ``resume`` or ``overwrite``.
+    ``time_budget_s`` stops after that much wall time (the epoch in progress is validated, saved and
+    marked ``partial``). ``cache=False`` decodes audio on demand instead of using the workspace's
+    decoded-audio cache (slower; for benchmarks). ``progress`` shows a per-epoch bar (on a
+    terminal) and sends the run folder and one line per finished epoch to ``log(line)``, which also
+    gets any warning (default: stderr when ``progress``; else warnings go to ``warnings.warn``).
+    Raises ``TrainingError`` on a non-finite loss, gradient, weight or validation loss, keeping the
+    last good checkpoints.
     """
     from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
     from musiclatent.losses import build_loss
@@ -117,18 +128,21 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     from musiclatent.plugins import get_registry
 
     started = time.time()
+    if log is None and progress:
+        def log(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+    say = log if progress else None  # per-epoch lines are progress; warnings always reach ``log``
     ws = _workspace(workspace)
     spec = get_registry().architecture(model)
-    run_dir = Path(out_dir).expanduser().resolve() if out_dir else ws.run_dir(model)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path, log = run_dir / "last.state.pt", MetricsLog(run_dir / "metrics.jsonl")
+    run_dir = _choose_run_dir(ws, model, out_dir, resume, overwrite)
     recipe = dict(spec.recipe)
     asked = {"model": model, "lr": lr, "loss": loss, "batch_size": batch_size,
              "segment_seconds": float(segment_seconds), "seed": int(seed), "optimizer": None,
              "scheduler": None, "config_overrides": dict(config_overrides or {}),
              "max_train_segments": max_train_segments}
     state = None
-    if resume and state_path.exists():
+    state_path = run_dir / "last.state.pt" if run_dir is not None else None
+    if resume and state_path is not None and state_path.exists():
         state = load_training_state(state_path)
         stored = state["config"]
         for key in RESUME_KEYS:
@@ -151,10 +165,16 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     dev = select_device(device)
     sets = rundata.load_datasets(ws, data, spec.sample_rate, cfg["segment_seconds"], progress=progress,
                                  cache=cache)
+    _check_segment_length(sets, cfg["segment_seconds"], log)
     train_set = rundata.subset(sets["train"], cfg["max_train_segments"], cfg["seed"])
     if len(train_set) == 0 or len(sets["validation"]) == 0:
         raise TrainingError(f"the corpus in {sets['root']} has no train or no validation segments; "
                             "add tracks or use shorter --segment-seconds")
+    if run_dir is None:
+        run_dir = ws.new_run_dir(model)
+        state_path = run_dir / "last.state.pt"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_file = MetricsLog(run_dir / "metrics.jsonl")
 
     seed_everything(cfg["seed"])
     net = spec.build(**cfg["config_overrides"]).to(dev)
@@ -169,7 +189,7 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
         scheduler.load_state_dict(state["scheduler"])
         history, best = list(state["history"]), dict(state["best"])
         set_rng_state(state["rng"])
-        log.rewrite(history)
+        log_file.rewrite(history)
     else:
         rundata.clear_run_outputs(run_dir)
     start_epoch = len(history)
@@ -183,12 +203,15 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running",
             "reference": reference["meta"], "resumed_from_epoch": start_epoch if state is not None else None}
     atomic_write_json(run_dir / "run.json", info)
+    if say is not None:
+        say(f"{model}: run folder {run_dir}"
+            + (f", resumed after epoch {start_epoch}" if state is not None else "") + f", on {dev}")
 
     loader = rundata.make_train_loader(train_set, cfg["batch_size"], cfg["workers"], cfg["seed"])
     status = "already_done" if start_epoch >= cfg["epochs"] else "finished"
-    bar = rundata.progress_bar(total=cfg["epochs"] * len(loader), initial=start_epoch * len(loader),
-                               desc=model, enabled=progress)
+    bar = None
     checkpoint_meta = {"model_name": model, "training": plain(cfg)}
+    loop_started = time.time()
     try:
         for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
             loader.sampler.set_epoch(epoch)
@@ -199,6 +222,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
             seen = 0
             partial = False
             clock = time.perf_counter()
+            bar = rundata.progress_bar(total=len(train_set), desc=f"{model} epoch {epoch}/{cfg['epochs']}",
+                                       enabled=progress)
             for batch_index, (wave, _labels, _meta) in enumerate(loader):
                 got = time.perf_counter()
                 wait += got - clock
@@ -208,25 +233,34 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                 aux = getattr(net, "aux_loss", None)  # e.g. a VQ commitment or VAE KL term
                 if aux is not None:
                     value = value + aux
-                value.backward()
-                optimizer.step()
                 item = float(value.detach())
+                where = f"at epoch {epoch}, batch {batch_index + 1} of {len(loader)}"
                 if not math.isfinite(item):
-                    raise TrainingError(
-                        f"loss became {item} at epoch {epoch}, batch {batch_index + 1}; training stopped. "
-                        f"The last good checkpoint (epoch {epoch - 1}) is in {run_dir}; "
-                        "try a lower --lr or another --loss")
+                    raise _stopped(f"loss became {item} {where}", run_dir, history, best)
+                value.backward()
+                bad = guard.nonfinite_gradient(net)
+                if bad is not None:
+                    raise _stopped(f"the gradient of {bad} became non-finite {where} (loss {item:.6g})",
+                                   run_dir, history, best)
+                optimizer.step()
                 total += item * wave.shape[0]
                 seen += wave.shape[0]
                 clock = time.perf_counter()
                 compute += clock - got
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{total / seen:.4g}", refresh=False)
+                bar.update(wave.shape[0])
+                bar.set_postfix(loss=f"{total / seen:.4g}", refresh=batch_index == 0)  # shown from batch 1
                 if time_budget_s is not None and time.time() - started > time_budget_s:
                     partial = True
                     break
+            bar.close()
             scheduler.step()
+            bad = guard.nonfinite_weight(net)
+            if bad is not None:
+                raise _stopped(f"{bad} became non-finite after epoch {epoch}", run_dir, history, best)
             val = rundata.validate(net, sets["validation"], loss_fn, cfg["eval_batch_size"], dev, spec.sample_rate)
+            if not math.isfinite(val["val_loss"]):
+                raise _stopped(f"validation loss became {val['val_loss']} after epoch {epoch}", run_dir,
+                               history, best)
             recon = rundata.write_reconstruction(run_dir, net, reference, epoch, dev, spec.sample_rate)
             row = {"epoch": epoch, "train_loss": total / max(seen, 1), **val, "lr": lr_now,
                    "train_segments": seen, "data_wait_s": round(wait, 4), "compute_s": round(compute, 4),
@@ -239,12 +273,14 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                 best = {"epoch": epoch, "val_loss": val["val_loss"]}
                 save_checkpoint(run_dir / "best.safetensors", net, epoch=epoch, metrics=row, **checkpoint_meta)
             save_checkpoint(run_dir / "last.safetensors", net, epoch=epoch, metrics=row, **checkpoint_meta)
-            log.append(row)
+            log_file.append(row)
             save_training_state(state_path, {
                 "version": STATE_VERSION, "epoch": epoch, "config": plain(cfg), "model": net.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "history": plain(history), "best": best, "rng": rng_state()})
-            bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.4g}", val=f"{val['val_loss']:.4g}")
+            if say is not None:
+                say(_epoch_line(model, row, cfg["epochs"], best, partial, time.time() - loop_started,
+                                epoch - start_epoch))
             if partial:
                 status = "time_budget"
                 break
@@ -253,7 +289,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                     error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         info.update(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(time.time() - started, 3),
                     epochs_completed=len(history), best_epoch=best["epoch"],
                     best_val_loss=best["val_loss"] if best["epoch"] else None)
@@ -270,6 +307,60 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                        history=history, best_epoch=best["epoch"],
                        best_val_loss=best["val_loss"] if best["epoch"] else None, device=str(dev),
                        seconds=info["seconds"])
+
+
+def _choose_run_dir(ws, model: str, out_dir, resume: bool, overwrite: bool) -> Path | None:
+    """The run folder to train into; ``None``: a new numbered one, made once the data is checked."""
+    if out_dir:
+        run_dir = Path(out_dir).expanduser().resolve()
+        held = [name for name in ("last.state.pt", "best.safetensors", "last.safetensors")
+                if (run_dir / name).exists()]
+        if held and not resume and not overwrite:
+            raise TrainingError(
+                f"{run_dir} already holds a run ({held[0]}); pass --resume to continue it, --overwrite to "
+                "replace it, or leave out --out to train into a new runs/<model>/run-NNN folder")
+        return run_dir
+    if resume:
+        latest = ws.latest_run(model)
+        if latest is not None and (latest / "last.state.pt").exists():
+            return latest
+    return None
+
+
+def _check_segment_length(sets: dict[str, Any], seconds: float, log) -> None:
+    import pandas as pd
+
+    from musiclatent.corpus.segments import SegmentLengthError, check_segment_length
+
+    tracks = pd.concat([sets[s].tracks for s in rundata.SPLITS if len(sets[s].tracks)] or [pd.DataFrame()])
+    try:
+        message = check_segment_length(tracks.get("duration_s", []), seconds)
+    except SegmentLengthError as exc:
+        raise TrainingError(f"the corpus in {sets['root']}: {exc}") from None
+    if message:
+        if log is not None:
+            log(f"warning: {message}")
+        else:
+            warnings.warn(message, stacklevel=3)
+
+
+def _epoch_line(model: str, row: dict[str, Any], epochs: int, best: dict[str, Any], partial: bool,
+                elapsed: float, done_now: int) -> str:
+    """``alt5 epoch 2/30: train loss X, validation loss Y (best), 64.1 s, about 31m to go``."""
+    line = (f"{model} epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.6g}, validation loss "
+            f"{row['val_loss']:.6g}{' (best)' if best['epoch'] == row['epoch'] else ''}, {row['epoch_s']:.1f} s")
+    left = epochs - row["epoch"]
+    if partial:
+        return line + " (cut by the time budget)"
+    if left > 0:
+        eta = elapsed / max(done_now, 1) * left
+        line += f", about {eta / 60:.0f}m to go" if eta >= 90 else f", about {eta:.0f} s to go"
+    return line
+
+
+def _stopped(what: str, run_dir: Path, history: list[dict[str, Any]], best: dict[str, Any]) -> TrainingError:
+    return TrainingError(f"{what}; training stopped, nothing of this epoch was saved, and "
+                         f"{guard.last_good(run_dir, history, best)}. Try a lower --lr or another --loss")
 
 
 def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
