@@ -207,37 +207,19 @@ def _device_problem(exc: Exception, device: str) -> str | None:
 
 def check_device(device: str) -> None:
     """Refuse an unknown device name, or one this machine does not have, before anything runs."""
-    if device in ("auto", "cpu"):
-        return
-    import torch
+    from musiclatent.model import DeviceError, select_device
 
     try:
-        kind = torch.device(device).type
-    except (RuntimeError, ValueError, TypeError):
-        raise AnalysisError(f"unknown device {device!r}; use auto, cpu, cuda or mps "
-                            f"(this machine has: {available_devices()})") from None
-    have = {"cuda": torch.cuda.is_available(),
-            "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
-    if kind == "cpu" or have.get(kind, False):
-        return
-    raise AnalysisError(f"device {device!r} is not available on this machine (it has: {available_devices()}); "
-                        "pass --device cpu or --device auto")
+        select_device(device)
+    except DeviceError as exc:
+        raise AnalysisError(f"{exc}; pass --device cpu or --device auto") from None
 
 
 def available_devices() -> str:
     """The devices torch can use here, comma-separated (``cpu`` always)."""
-    names = ["cpu"]
-    try:
-        import torch
+    from musiclatent.model import available_devices as names
 
-        if torch.cuda.is_available():
-            names.append("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            names.append("mps")
-    except Exception:  # noqa: BLE001 - a broken torch still leaves cpu to name
-        pass
-    return ", ".join(names)
+    return ", ".join(names())
 
 
 def _table_info(table) -> dict[str, Any]:
