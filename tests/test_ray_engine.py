@@ -6,6 +6,7 @@ under CI (``CI=true``) a missing Ray is a failure, so the engine is never silent
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -23,12 +24,12 @@ except ImportError:  # pragma: no cover - depends on the environment
         ) from None
     pytestmark = pytest.mark.skip(reason="Ray not installed (pip install -e '.[ray]'); CI installs it")
 
-IGNORED_META = {"created", "elapsed_s", "audio_s", "engine", "complete"}
+TIMESTAMPS = {"created", "elapsed_s", "audio_s"}  # the only metadata that may differ between engines
 
 
 @pytest.fixture(scope="module")
 def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
 
@@ -78,9 +79,13 @@ def test_ray_table_equals_local_row_for_row(ray_local, corpus):
     remote = LatentTable.open(out).validate(deep=True)
     assert len(remote.files) > 1  # really a folder of parts
     assert remote.schema.remove_metadata().equals(local.schema.remove_metadata())
-    a = {k: v for k, v in local.metadata.items() if k not in IGNORED_META}
-    b = {k: v for k, v in remote.metadata.items() if k not in IGNORED_META}
-    assert a == b and remote.metadata["engine"] == "ray" and remote.metadata["complete"] is True
+    # one shared metadata function: key for key, value for value, in the same order (only the Ray
+    # table's "engine" key and the timestamps differ)
+    a = {k: v for k, v in local.metadata.items() if k not in TIMESTAMPS}
+    b = {k: v for k, v in remote.metadata.items() if k not in TIMESTAMPS | {"engine"}}
+    assert list(a) == list(b)
+    assert json.dumps(a) == json.dumps(b)
+    assert remote.metadata["engine"] == "ray" and remote.metadata["complete"] is True
     assert remote.num_rows == local.num_rows == 20  # 10 tracks x two 1 s segments
     lat_a, rows_a = _sorted(local)
     lat_b, rows_b = _sorted(remote)
@@ -173,3 +178,70 @@ def test_ray_resumes_an_interrupted_encode(ray_local, corpus, tmp_path, monkeypa
     lat_b, rows_b = _sorted(table)
     assert rows_a.equals(rows_b)
     np.testing.assert_allclose(lat_a, lat_b, rtol=1e-5, atol=1e-6)
+
+
+def test_ray_replaces_a_single_file_table_whole(ray_local, corpus, tmp_path):
+    """A local engine's one-file table at --out becomes the Ray folder; nothing is left beside it."""
+    import torch
+
+    from musiclatent.latents.encode import encode_corpus
+    from musiclatent.latents.ray_engine import encode_corpus_ray
+    from musiclatent.latents.table import LatentTable
+
+    torch.set_num_threads(1)
+    _, _, manifest, ckpt = corpus
+    out = tmp_path / "t.parquet"
+    encode_corpus(checkpoint=ckpt, manifest=manifest, out=out, device="cpu", progress=False)
+    assert out.is_file()
+    encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=out, concurrency=1, progress=False)
+    assert out.is_dir() and LatentTable.open(out).metadata["engine"] == "ray"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]
+
+
+def test_ray_resubmits_the_tracks_not_written_when_ray_loses_work(ray_local, corpus, tmp_path, monkeypatch):
+    """Work lost beyond Ray's own retries (a node, actor or object gone) is submitted again."""
+    import torch
+
+    from musiclatent.latents import ray_engine
+
+    torch.set_num_threads(1)
+    _, _, manifest, ckpt = corpus
+    real, calls = ray_engine._write_block, []
+
+    def lose_second_block(block, *args, **kwargs):
+        calls.append(len(block))
+        if len(calls) == 2:
+            raise ray.exceptions.NodeDiedError("node 1234 died with block 2 on it")
+        return real(block, *args, **kwargs)
+
+    monkeypatch.setattr(ray_engine, "_write_block", lose_second_block)
+    messages: list[str] = []
+    out = ray_engine.encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=tmp_path / "t.parquet",
+                                       concurrency=2, tracks_per_task=2, progress=False, log=messages.append)
+    from musiclatent.latents.table import LatentTable
+
+    table = LatentTable.open(out).validate(deep=True)
+    assert table.track_ids() == manifest.tracks["track_id"].astype(str).tolist()  # each once, in order
+    assert table.num_rows == 20
+    lost = [m for m in messages if m.startswith("Ray lost work (NodeDiedError: node 1234")]
+    assert len(lost) == 1 and "8 tracks not written yet" in lost[0] and "\n" not in lost[0]
+
+
+def test_ray_does_not_resubmit_after_a_plain_error(ray_local, corpus, tmp_path, monkeypatch):
+    """A bug is not lost work: raised at once, the partial folder kept for a resume."""
+    from musiclatent.latents import ray_engine
+    from musiclatent.latents.table import partial_path
+
+    _, _, manifest, ckpt = corpus
+    calls: list[int] = []
+
+    def broken(block, *args, **kwargs):
+        calls.append(1)
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(ray_engine, "_write_block", broken)
+    out = tmp_path / "t.parquet"
+    with pytest.raises(ValueError, match="a bug"):
+        ray_engine.encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=out, concurrency=1, progress=False)
+    assert len(calls) == 1 and partial_path(out).is_dir() and not out.exists()
+
