@@ -180,32 +180,21 @@ def test_ray_resumes_an_interrupted_encode(ray_local, corpus, tmp_path, monkeypa
     np.testing.assert_allclose(lat_a, lat_b, rtol=1e-5, atol=1e-6)
 
 
-def test_ray_replaces_a_single_file_table_whole(ray_local, corpus, tmp_path):
-    """A local engine's one-file table at --out becomes the Ray folder; nothing is left beside it."""
-    import torch
-
-    from musiclatent.latents.encode import encode_corpus
-    from musiclatent.latents.ray_engine import encode_corpus_ray
-    from musiclatent.latents.table import LatentTable
-
-    torch.set_num_threads(1)
-    _, _, manifest, ckpt = corpus
-    out = tmp_path / "t.parquet"
-    encode_corpus(checkpoint=ckpt, manifest=manifest, out=out, device="cpu", progress=False)
-    assert out.is_file()
-    encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=out, concurrency=1, progress=False)
-    assert out.is_dir() and LatentTable.open(out).metadata["engine"] == "ray"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]
-
-
 def test_ray_resubmits_the_tracks_not_written_when_ray_loses_work(ray_local, corpus, tmp_path, monkeypatch):
-    """Work lost beyond Ray's own retries (a node, actor or object gone) is submitted again."""
+    """Work lost beyond Ray's own retries (a node, actor or object gone) is submitted again.
+
+    ``out`` starts as the local engine's one-file table: the Ray folder replaces it whole.
+    """
     import torch
 
     from musiclatent.latents import ray_engine
+    from musiclatent.latents.encode import encode_corpus
 
     torch.set_num_threads(1)
     _, _, manifest, ckpt = corpus
+    out = encode_corpus(checkpoint=ckpt, manifest=manifest, out=tmp_path / "t.parquet", device="cpu",
+                        progress=False)
+    assert out.is_file()
     real, calls = ray_engine._write_block, []
 
     def lose_second_block(block, *args, **kwargs):
@@ -216,10 +205,11 @@ def test_ray_resubmits_the_tracks_not_written_when_ray_loses_work(ray_local, cor
 
     monkeypatch.setattr(ray_engine, "_write_block", lose_second_block)
     messages: list[str] = []
-    out = ray_engine.encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=tmp_path / "t.parquet",
-                                       concurrency=2, tracks_per_task=2, progress=False, log=messages.append)
+    ray_engine.encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=out, concurrency=2, tracks_per_task=2,
+                                 progress=False, log=messages.append)
     from musiclatent.latents.table import LatentTable
 
+    assert out.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]  # file replaced whole
     table = LatentTable.open(out).validate(deep=True)
     assert table.track_ids() == manifest.tracks["track_id"].astype(str).tolist()  # each once, in order
     assert table.num_rows == 20
@@ -227,21 +217,18 @@ def test_ray_resubmits_the_tracks_not_written_when_ray_loses_work(ray_local, cor
     assert len(lost) == 1 and "8 tracks not written yet" in lost[0] and "\n" not in lost[0]
 
 
-def test_ray_does_not_resubmit_after_a_plain_error(ray_local, corpus, tmp_path, monkeypatch):
-    """A bug is not lost work: raised at once, the partial folder kept for a resume."""
-    from musiclatent.latents import ray_engine
-    from musiclatent.latents.table import partial_path
+def test_only_lost_work_is_resubmitted():
+    """Lost nodes, actors and objects (also wrapped in another error) are; a bug is raised at once."""
+    from musiclatent.latents.ray_engine import _lost_work
 
-    _, _, manifest, ckpt = corpus
-    calls: list[int] = []
-
-    def broken(block, *args, **kwargs):
-        calls.append(1)
-        raise ValueError("a bug")
-
-    monkeypatch.setattr(ray_engine, "_write_block", broken)
-    out = tmp_path / "t.parquet"
-    with pytest.raises(ValueError, match="a bug"):
-        ray_engine.encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=out, concurrency=1, progress=False)
-    assert len(calls) == 1 and partial_path(out).is_dir() and not out.exists()
-
+    assert _lost_work(ray, ray.exceptions.NodeDiedError("node gone"))
+    assert _lost_work(ray, ray.exceptions.ActorDiedError())
+    try:
+        try:
+            raise ray.exceptions.ObjectLostError("ab" * 20, "owner", "call site")
+        except ray.exceptions.ObjectLostError as inner:
+            raise RuntimeError("Ray Data: a task failed") from inner
+    except RuntimeError as outer:
+        assert _lost_work(ray, outer)
+    assert not _lost_work(ray, ValueError("a bug"))
+    assert not _lost_work(ray, ray.exceptions.RayTaskError("f", "Traceback ...", ValueError("a bug")))

@@ -73,13 +73,30 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             ray.init(address=address, **kwargs)
         else:
             ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
-    except (ConnectionError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LatentTableError(f"cannot join the Ray cluster at {address or 'local'}: {reason}") from None
+    except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
+        raise LatentTableError(f"cannot join the Ray cluster at {address or 'local'}: {_join_reason(exc)}") from None
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _join_reason(exc: BaseException) -> str:
+    """Why ``ray.init`` failed, in one line, with the fix for a cluster that wants a token."""
+    chain, e = [], exc
+    while e is not None and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    reason = _first_line(exc)
+    if any("auth" in _first_line(e).lower() or "Authentication" in type(e).__name__ for e in chain):
+        reason += ("; the cluster uses token authentication: set RAY_AUTH_MODE=token (and the cluster's "
+                   "token in ~/.ray/auth_token or RAY_AUTH_TOKEN) for this command too")
+    return reason
 
 
 class TrackEncoder:
@@ -244,6 +261,7 @@ def encode_corpus_ray(
                 gpus = num_gpus
                 if gpus is None:
                     gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+                _check_capacity(ray, concurrency, cpus_per_actor, gpus, log)
                 pool = {"concurrency": concurrency, "tracks_per_task": tracks_per_task, "num_gpus": gpus,
                         "num_cpus": cpus_per_actor, "actor_kwargs": {
                             "checkpoint_bytes": checkpoint.read_bytes(), "sha256": sha,
@@ -265,6 +283,15 @@ def encode_corpus_ray(
     bar.close()
     return _finish(writer, out, metadata, elapsed_s=round(time.perf_counter() - started, 3),
                    audio_s=round(audio_s, 3), write_folder_metadata=write_folder_metadata)
+
+
+def _check_capacity(ray, concurrency: int, cpus: float, gpus: float, log) -> None:
+    """Say so when the cluster cannot hold the pool: the actors that do not fit wait for nodes."""
+    have = ray.cluster_resources()
+    for name, per in (("CPU", cpus), ("GPU", gpus)):
+        if per and have.get(name, 0) < concurrency * per:
+            log(f"the Ray cluster has {have.get(name, 0):g} {name}s for --concurrency {concurrency} actors x "
+                f"{per:g} {name}: actors that do not fit wait until nodes join (none fit: the encode waits)")
 
 
 def _blocks(tracks, concurrency: int, tracks_per_task: int) -> list:
@@ -311,8 +338,7 @@ def _run_pool(ray, tracks, done: set[int], write, log, *, concurrency: int, trac
         except Exception as exc:
             if attempt == MAX_RESUBMITS or not _lost_work(ray, exc):
                 raise
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log(f"Ray lost work ({type(exc).__name__}: {reason[:200]}); submitting the "
+            log(f"Ray lost work ({type(exc).__name__}: {_first_line(exc)[:200]}); submitting the "
                 f"{len(tracks) - len(done)} tracks not written yet again ({attempt + 1}/{MAX_RESUBMITS})")
 
 
