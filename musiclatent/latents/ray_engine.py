@@ -318,9 +318,10 @@ def _run_pool(ray, tracks, done: set[int], write, log, *, concurrency: int, trac
     """Encode ``tracks`` on an actor pool, handing each result block to ``write`` in manifest order.
 
     Ray Data's actor pool restarts a lost actor (``max_restarts=-1``), retries its tasks
-    (``max_task_retries=-1``) and spreads actors over the nodes (``SPREAD``): its defaults. Should the job fail all the
-    same for lost work (a node, actor or object gone), the tracks not yet written (``done`` holds
-    the manifest positions written) are submitted again, up to ``MAX_RESUBMITS`` times.
+    (``max_task_retries=-1``) and spreads actors over the nodes (``SPREAD``): its defaults,
+    kept. Should the job fail all the same for lost work (a node, actor or object gone), the
+    tracks not yet written (``done`` holds the manifest positions written) are submitted again,
+    up to ``MAX_RESUBMITS`` times; the failed run's pool is shut down first.
     """
     for attempt in range(MAX_RESUBMITS + 1):
         todo = tracks[~tracks["order"].isin(done)]
@@ -331,8 +332,9 @@ def _run_pool(ray, tracks, done: set[int], write, log, *, concurrency: int, trac
             TrackEncoder, batch_format="pandas", batch_size=len(blocks[0]), zero_copy_batch=True,
             compute=ray.data.ActorPoolStrategy(size=concurrency), fn_constructor_kwargs=actor_kwargs,
             num_gpus=num_gpus, num_cpus=num_cpus)
+        stream = iter(results.iter_batches(batch_size=None, batch_format="pyarrow"))
         try:
-            for block in results.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for block in stream:
                 write(block)
             return
         except Exception as exc:
@@ -340,6 +342,10 @@ def _run_pool(ray, tracks, done: set[int], write, log, *, concurrency: int, trac
                 raise
             log(f"Ray lost work ({type(exc).__name__}: {_first_line(exc)[:200]}); submitting the "
                 f"{len(tracks) - len(done)} tracks not written yet again ({attempt + 1}/{MAX_RESUBMITS})")
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:  # stop this run's executor and release its actors
+                close()
 
 
 def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[int]) -> float:
@@ -379,7 +385,7 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[in
 
 
 def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, **updates: Any) -> Path:
-    """Flush, mark the partial folder complete (``musiclatent.json``) and rename it onto ``out``."""
+    """Flush, mark the partial folder complete (``musiclatent.json``) and swap it in at ``out``."""
     import pyarrow.parquet as pq
 
     from musiclatent.fileio import swap_folder
