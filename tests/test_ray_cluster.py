@@ -124,7 +124,9 @@ def test_cluster_encode_survives_a_killed_worker_node(cluster, tmp_path, monkeyp
         actors[:] = [a for a in ray._private.state.actors().values() if "MapWorker" in a["ActorClassName"]]
         if not killed:  # once some rows exist: SIGKILL a worker node that hosts a model actor
             hosts = {a["Address"]["NodeID"] for a in actors if a["State"] == "ALIVE"}
-            victim = next(n for n in workers if n.node_id in hosts)
+            victims = [n for n in workers if n.node_id in hosts]
+            assert victims, "no worker node hosts a live model actor after the first block: nothing left to kill"
+            victim = victims[0]
             killed.update(node=victim.node_id, rows_before=writer.rows_written + writer._buffered)
             c.remove_node(victim, allow_graceful=False)
         return audio_s
