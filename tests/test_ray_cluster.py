@@ -56,6 +56,7 @@ def cluster(slow_plugin, monkeypatch):
     ray_tmp = tempfile.mkdtemp(prefix="mlray", dir="/tmp")  # short: Ray's unix socket paths
     monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # same on every box: no token file needed (one machine)
     fast_death = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                   "health_check_failure_threshold": 3}
     c = Cluster(initialize_head=True, head_node_args={
@@ -146,3 +147,32 @@ def test_cluster_encode_survives_a_killed_worker_node(cluster, tmp_path, monkeyp
     lat_b, rows_b = _sorted(table)
     assert rows_a.equals(rows_b)
     np.testing.assert_allclose(lat_a, lat_b, rtol=1e-5, atol=1e-6)
+
+
+def test_join_errors_name_the_token_fix_and_a_pool_too_big_is_said():
+    """A head that wants a token: the one-line error says what to set. A pool that does not fit: one line."""
+    from musiclatent.latents.ray_engine import _check_capacity, _join_reason
+
+    try:
+        try:
+            raise ray.exceptions.AuthenticationError("Authentication token is missing or incorrect")
+        except ray.exceptions.AuthenticationError as inner:
+            raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379") from inner
+    except ConnectionError as exc:
+        reason = _join_reason(exc)
+    assert reason.startswith("Failed to connect to Ray cluster at 10.0.0.1:6379; ")
+    assert "RAY_AUTH_MODE=token" in reason and "\n" not in reason
+    assert "RAY_AUTH_MODE" not in _join_reason(ConnectionError("Failed to connect to Ray cluster at h:1"))
+
+    class FakeRay:
+        @staticmethod
+        def cluster_resources():
+            return {"CPU": 0.0}
+
+    said: list[str] = []
+    _check_capacity(FakeRay, 2, 1, 0, said.append)
+    assert len(said) == 1 and "has 0 CPUs for --concurrency 2" in said[0]
+    said.clear()
+    FakeRay.cluster_resources = staticmethod(lambda: {"CPU": 4.0})
+    _check_capacity(FakeRay, 2, 1, 0, said.append)
+    assert said == []
