@@ -144,8 +144,17 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def _remove(path: Path) -> None:
+    """Remove a folder tree, or a file or link (a folder swapped with a single-file table)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def swap_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
-    """Put the complete folder ``staging`` in place of ``folder``.
+    """Put the complete folder ``staging`` in place of ``folder`` (a folder, a file or a link).
 
     Where the kernel supports it the two are exchanged in one atomic step, so a reader (or a
     kill) always finds the old or the new folder whole at ``folder``. Elsewhere the old folder is
@@ -153,11 +162,12 @@ def swap_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
     the old one is put back.
     """
     staging, folder = Path(staging), Path(folder)
-    if folder.exists() and _exchange(staging, folder):
-        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old folder
+    present = folder.exists() or folder.is_symlink()
+    if present and _exchange(staging, folder):
+        _remove(staging)  # staging now holds the old folder (or file)
         return
     old = None
-    if folder.exists():
+    if present:
         old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
         os.replace(folder, old)
     try:
@@ -167,4 +177,4 @@ def swap_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
             os.replace(old, folder)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)

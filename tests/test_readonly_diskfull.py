@@ -184,3 +184,25 @@ def test_swap_folder_replaces_a_folder_whole(tmp_path):
     (fresh / "index.html").write_text("first")
     swap_folder(fresh, tmp_path / "absent")  # no folder yet: a plain rename
     assert (tmp_path / "absent" / "index.html").read_text() == "first"
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_swap_folder_replaces_a_file_or_link_whole(tmp_path, monkeypatch, exchange):
+    """A folder swapped in over a one-file table (or a link) leaves nothing of the old one beside it."""
+    from musiclatent import fileio
+
+    if not exchange:
+        monkeypatch.setattr(fileio, "_exchange", lambda a, b: False)
+    for kind in ("file", "link"):
+        here = tmp_path / kind
+        here.mkdir()
+        new, cur = here / ".t.parquet.partial", here / "t.parquet"
+        new.mkdir()
+        (new / "part-000000.parquet").write_text("new")
+        if kind == "file":
+            cur.write_text("old one-file table")
+        else:
+            cur.symlink_to(tmp_path / "elsewhere")  # dangling
+        fileio.swap_folder(new, cur)
+        assert (cur / "part-000000.parquet").read_text() == "new"
+        assert sorted(p.name for p in here.iterdir()) == ["t.parquet"]

@@ -95,7 +95,8 @@ def _cache_for(ws, manifest, sample_rate: int):
               help="local: this machine; ray: a Ray Data actor pool (needs musiclatent[ray]), "
                    "writes a folder of part files.")
 @click.option("--ray-address", default=None,
-              help="Ray cluster to join (auto, ray://head:10001); default: a local Ray. --engine ray only.")
+              help="Ray cluster to join: auto (the one `ray start` put this node in), head:6379, "
+                   "ray://head:10001; default: $RAY_ADDRESS, else a new local Ray. --engine ray only.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
               help="Model actors in the Ray pool. --engine ray only.")
 @click.option("--num-gpus", type=click.FloatRange(min=0), default=None,

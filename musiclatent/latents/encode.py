@@ -145,8 +145,9 @@ def encode_corpus(
     from tqdm.auto import tqdm
 
     from musiclatent.checkpoint import load_checkpoint
-    from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
+    from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS
     from musiclatent.fileio import sha256_file
+    from musiclatent.latents.metadata import table_metadata
     from musiclatent.model import select_device
 
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
@@ -157,20 +158,9 @@ def encode_corpus(
     dev = select_device(device)
     sha = sha256_file(checkpoint)
     model, ck_meta = load_checkpoint(checkpoint, expected_sha256=sha, device=dev)
-    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", 22050)))
     seconds = float(segment_seconds or checkpoint_segment_seconds(ck_meta) or DEFAULT_SEGMENT_SECONDS)
-    seg_len = segment_samples(seconds, sample_rate)
-    latent_shape = [int(v) for v in model.latent_shape(seg_len)]
-    from musiclatent import __version__
-
-    metadata = {
-        "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],
-        "config": ck_meta.get("config", {}), "checkpoint": str(checkpoint), "checkpoint_sha256": sha,
-        "checkpoint_epoch": ck_meta.get("epoch"), "sample_rate": sample_rate, "segment_samples": seg_len,
-        "segment_seconds": seg_len / sample_rate, "latent_shape": latent_shape,
-        "encoding_scale": float(model.encoding_scale(seg_len)), "corpus_root": str(manifest.root),
-        "musiclatent_version": __version__,
-    }
+    metadata = table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest.root)
+    sample_rate, latent_shape = metadata["sample_rate"], metadata["latent_shape"]
     tracks_df = manifest.tracks.reset_index(drop=True)
     writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
     stale = writer.done_tracks - set(tracks_df["track_id"].astype(str))

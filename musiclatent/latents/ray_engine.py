@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -31,6 +30,8 @@ import numpy as np
 from musiclatent.latents.errors import LatentTableError
 
 DEFAULT_TRACKS_PER_TASK = 16
+BLOCKS_PER_ACTOR = 4  # small corpora: this many blocks per actor, so a lost or slow actor costs little
+MAX_RESUBMITS = 3  # times the tracks not yet written are submitted again when Ray lost work
 _ROW_COLUMNS = ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")
 
 
@@ -53,10 +54,12 @@ def import_ray():
 
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
-    """Use the running Ray, or connect to ``address`` ("auto", "ray://host:10001"), or start a local one.
+    """Use the running Ray, or connect to ``address`` ("auto", "ray://host:10001", "host:6379"), or start a local one.
 
-    A Ray started here (local, ``num_cpus`` CPUs, no dashboard) is shut down on exit; an existing
-    connection is left alone.
+    Without ``address`` the ``RAY_ADDRESS`` environment variable is used when set (Ray's own
+    convention); otherwise a new local Ray is started (``num_cpus`` CPUs, no dashboard), never a
+    cluster that ``ray start`` left running on this machine. A Ray started or joined here is shut
+    down (disconnected) on exit; a connection made before the call is left alone.
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -64,14 +67,36 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         return
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "logging_level": logging.WARNING, "configure_logging": True}
-    if address:
-        ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
+    except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
+        raise LatentTableError(f"cannot join the Ray cluster at {address or 'local'}: {_join_reason(exc)}") from None
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _join_reason(exc: BaseException) -> str:
+    """Why ``ray.init`` failed, in one line, with the fix for a cluster that wants a token."""
+    chain, e = [], exc
+    while e is not None and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    reason = _first_line(exc)
+    if any("auth" in _first_line(e).lower() or "Authentication" in type(e).__name__ for e in chain):
+        reason += ("; the cluster uses token authentication: set RAY_AUTH_MODE=token (and the cluster's "
+                   "token in ~/.ray/auth_token or RAY_AUTH_TOKEN) for this command too")
+    return reason
 
 
 class TrackEncoder:
@@ -156,39 +181,6 @@ class TrackEncoder:
         return np.concatenate(out)
 
 
-def _table_metadata(model, ck_meta: dict[str, Any], checkpoint: Path, sha: str, seconds: float,
-                    manifest) -> dict[str, Any]:
-    """The same metadata ``encode_corpus`` writes (plus ``engine``)."""
-    from musiclatent import __version__
-    from musiclatent.corpus.segments import segment_samples
-
-    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", 22050)))
-    seg_len = segment_samples(seconds, sample_rate)
-    return {
-        "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],
-        "config": ck_meta.get("config", {}), "checkpoint": str(checkpoint), "checkpoint_sha256": sha,
-        "checkpoint_epoch": ck_meta.get("epoch"), "sample_rate": sample_rate, "segment_samples": seg_len,
-        "segment_seconds": seg_len / sample_rate,
-        "latent_shape": [int(v) for v in model.latent_shape(seg_len)],
-        "encoding_scale": float(model.encoding_scale(seg_len)), "corpus_root": str(manifest.root),
-        "musiclatent_version": __version__,
-    }
-
-
-def _replace_folder(src: Path, dst: Path) -> None:
-    """Rename the finished folder ``src`` onto ``dst`` (a previous table there is removed after)."""
-    old = None
-    if dst.exists() or dst.is_symlink():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
-
-
 def _quiet_ray_data(progress: bool) -> None:
     from ray.data import DataContext
 
@@ -234,6 +226,7 @@ def encode_corpus_ray(
     from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS
     from musiclatent.fileio import sha256_file
     from musiclatent.latents.encode import _manifest_of, checkpoint_segment_seconds
+    from musiclatent.latents.metadata import table_metadata
     from musiclatent.latents.table import LatentTableWriter, write_folder_metadata
 
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
@@ -247,7 +240,7 @@ def encode_corpus_ray(
     sha = sha256_file(checkpoint)
     model, ck_meta = load_checkpoint(checkpoint, expected_sha256=sha, device="cpu")
     seconds = float(segment_seconds or checkpoint_segment_seconds(ck_meta) or DEFAULT_SEGMENT_SECONDS)
-    metadata = _table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest)
+    metadata = table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest.root)
     del model
     writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
     for p in manifest.problems.to_dict("records"):
@@ -268,23 +261,21 @@ def encode_corpus_ray(
                 gpus = num_gpus
                 if gpus is None:
                     gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
-                per = max(1, min(tracks_per_task, -(-len(tracks) // concurrency)))  # every actor gets work
-                chunks = [tracks.iloc[i:i + per] for i in range(0, len(tracks), per)]
-                ds = ray.data.from_pandas(chunks)
-                results = ds.map_batches(
-                    TrackEncoder, batch_format="pandas", batch_size=per,
-                    compute=ray.data.ActorPoolStrategy(size=concurrency),
-                    num_gpus=gpus, num_cpus=cpus_per_actor, zero_copy_batch=True,
-                    fn_constructor_kwargs={
-                        "checkpoint_bytes": checkpoint.read_bytes(), "sha256": sha,
-                        "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
-                        "segment_seconds": seconds, "batch_size": batch_size,
-                        "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor)),
-                    },
-                )
-                for block in results.iter_batches(batch_size=None, batch_format="pyarrow"):
-                    audio_s += _write_block(block, writer, metadata, bar, log)
+                _check_capacity(ray, concurrency, cpus_per_actor, gpus, log)
+                pool = {"concurrency": concurrency, "tracks_per_task": tracks_per_task, "num_gpus": gpus,
+                        "num_cpus": cpus_per_actor, "actor_kwargs": {
+                            "checkpoint_bytes": checkpoint.read_bytes(), "sha256": sha,
+                            "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
+                            "segment_seconds": seconds, "batch_size": batch_size,
+                            "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor))}}
+
+                def write(block) -> None:
+                    nonlocal audio_s
+                    audio_s += _write_block(block, writer, metadata, bar, log, done)
                     bar.set_postfix_str(f"{audio_s / max(time.perf_counter() - started, 1e-9):.1f}x real time")
+
+                done: set[int] = set()
+                _run_pool(ray, tracks, done, write, log, **pool)
     except BaseException:
         bar.close()
         writer.abort()
@@ -294,8 +285,74 @@ def encode_corpus_ray(
                    audio_s=round(audio_s, 3), write_folder_metadata=write_folder_metadata)
 
 
-def _write_block(block, writer, metadata: dict[str, Any], bar, log) -> float:
-    """Hand one block of actor output to the writer, track by track; returns its audio seconds."""
+def _check_capacity(ray, concurrency: int, cpus: float, gpus: float, log) -> None:
+    """Say so when the cluster cannot hold the pool: the actors that do not fit wait for nodes."""
+    have = ray.cluster_resources()
+    for name, per in (("CPU", cpus), ("GPU", gpus)):
+        if per and have.get(name, 0) < concurrency * per:
+            log(f"the Ray cluster has {have.get(name, 0):g} {name}s for --concurrency {concurrency} actors x "
+                f"{per:g} {name}: actors that do not fit wait until nodes join (none fit: the encode waits)")
+
+
+def _blocks(tracks, concurrency: int, tracks_per_task: int) -> list:
+    """Manifest rows in blocks of at most ``tracks_per_task``, and at least ``BLOCKS_PER_ACTOR`` per actor."""
+    per = max(1, min(tracks_per_task, -(-len(tracks) // (concurrency * BLOCKS_PER_ACTOR))))
+    return [tracks.iloc[i:i + per] for i in range(0, len(tracks), per)]
+
+
+def _lost_work(ray, exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) says Ray lost a node, an actor or an object, not a bug."""
+    lost = (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError, ray.exceptions.NodeDiedError,
+            ray.exceptions.WorkerCrashedError, ray.exceptions.LocalRayletDiedError, ray.exceptions.RaySystemError)
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, lost):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def _run_pool(ray, tracks, done: set[int], write, log, *, concurrency: int, tracks_per_task: int,
+              num_gpus: float, num_cpus: float, actor_kwargs: dict[str, Any]) -> None:
+    """Encode ``tracks`` on an actor pool, handing each result block to ``write`` in manifest order.
+
+    Ray Data's actor pool restarts a lost actor (``max_restarts=-1``), retries its tasks
+    (``max_task_retries=-1``) and spreads actors over the nodes (``SPREAD``): its defaults,
+    kept. Should the job fail all the same for lost work (a node, actor or object gone), the
+    tracks not yet written (``done`` holds the manifest positions written) are submitted again,
+    up to ``MAX_RESUBMITS`` times; the failed run's pool is shut down first.
+    """
+    for attempt in range(MAX_RESUBMITS + 1):
+        todo = tracks[~tracks["order"].isin(done)]
+        if not len(todo):
+            return
+        blocks = _blocks(todo, concurrency, tracks_per_task)
+        results = ray.data.from_pandas(blocks).map_batches(
+            TrackEncoder, batch_format="pandas", batch_size=len(blocks[0]), zero_copy_batch=True,
+            compute=ray.data.ActorPoolStrategy(size=concurrency), fn_constructor_kwargs=actor_kwargs,
+            num_gpus=num_gpus, num_cpus=num_cpus)
+        stream = iter(results.iter_batches(batch_size=None, batch_format="pyarrow"))
+        try:
+            for block in stream:
+                write(block)
+            return
+        except Exception as exc:
+            if attempt == MAX_RESUBMITS or not _lost_work(ray, exc):
+                raise
+            log(f"Ray lost work ({type(exc).__name__}: {_first_line(exc)[:200]}); submitting the "
+                f"{len(tracks) - len(done)} tracks not written yet again ({attempt + 1}/{MAX_RESUBMITS})")
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:  # stop this run's executor and release its actors
+                close()
+
+
+def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[int]) -> float:
+    """Hand one block of actor output to the writer, track by track; returns its audio seconds.
+
+    Adds each track's manifest position to ``done``.
+    """
     from musiclatent.latents.table import fixed_list_to_numpy
 
     block = block.sort_by([("order", "ascending"), ("segment", "ascending")])
@@ -321,15 +378,17 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log) -> float:
             writer.write(rows, latents[k:k + (j - i)])
             k += j - i
             audio_s += float(sum(rows["duration_s"]))
+        done.add(int(cols["order"][i]))  # written, or listed as a problem
         bar.update(1)
         i = j
     return audio_s
 
 
 def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, **updates: Any) -> Path:
-    """Flush, mark the partial folder complete (``musiclatent.json``) and rename it onto ``out``."""
+    """Flush, mark the partial folder complete (``musiclatent.json``) and swap it in at ``out``."""
     import pyarrow.parquet as pq
 
+    from musiclatent.fileio import swap_folder
     from musiclatent.latents.table import table_schema
 
     writer.flush()
@@ -341,7 +400,7 @@ def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, 
             "num_rows": writer.rows_written}
     write_folder_metadata(partial, meta)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _replace_folder(partial, out)
+    swap_folder(partial, out)
     return out
 
 
