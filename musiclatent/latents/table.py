@@ -117,6 +117,10 @@ class LatentTableWriter:
     a skipped file. ``close()`` writes the final file atomically (``complete: true``) and removes
     the partial folder. With ``resume=True`` parts left by an interrupted writer with the same
     model, checkpoint and segmenting are kept and their tracks are in ``done_tracks``.
+    ``stamps`` (track id -> a file stamp such as ``"size:mtime_ns"``) are stored with each part;
+    on resume, a track whose stamp changed is in ``changed_tracks`` and the parts from the first
+    one holding it are dropped (re-encoded, keeping the row order of an uninterrupted run).
+    ``audio_s`` and ``elapsed_s`` in the final metadata count every run that wrote the table.
     Used as a context manager, an exception flushes the whole tracks buffered so far and leaves the
     partial folder for a later resume.
     """
@@ -129,8 +133,15 @@ class LatentTableWriter:
         metadata: Mapping[str, Any],
         row_group_rows: int = 2048,
         resume: bool = True,
+        stamps: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.stamps = dict(stamps) if stamps is not None else None
+        self.changed_tracks: set[str] = set()
+        self.dropped_tracks: set[str] = set()
+        self.audio_s = 0.0
+        self._elapsed_before = 0.0
+        self._started = time.perf_counter()
         self.metadata = base_metadata(**dict(metadata))
         missing = [k for k in ("model", "latent_shape", "sample_rate", "segment_samples") if k not in self.metadata]
         if missing:
@@ -153,6 +164,11 @@ class LatentTableWriter:
 
     # -- partial folder
     def _open_partial(self, resume: bool) -> None:
+        from musiclatent.fileio import remove_stale
+
+        remove_stale(self.path.parent, f".{self.path.name}.tmp")  # left by a kill while closing
+        if self.partial.exists():
+            remove_stale(self.partial, ".part-*.tmp")
         if self.partial.exists() and resume:
             parts = sorted(self.partial.glob("part-*.parquet"))
             try:
@@ -164,15 +180,37 @@ class LatentTableWriter:
                 for m in metas
             )
             if same:
-                for part in parts:
-                    ids = pq.read_table(part, columns=["track_id"]).column("track_id").to_pylist()
-                    self.done_tracks.update(ids)
-                    self.rows_written += len(ids)
-                self._parts = parts
+                self._keep_parts(parts, metas)
                 return
         if self.partial.exists():
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True)
+
+    def _keep_parts(self, parts: list[Path], metas: list[dict[str, Any]]) -> None:
+        """Resume from ``parts``, up to the first holding a track whose file changed since."""
+        for n, (part, meta) in enumerate(zip(parts, metas, strict=True)):
+            cols = pq.read_table(part, columns=["track_id", "duration_s"])
+            ids = cols.column("track_id").to_pylist()
+            if self.stamps is not None:
+                stored = meta.get("track_stamps") or {}
+                if any(stored.get(t) != self.stamps.get(t) for t in ids):
+                    for later, later_meta in zip(parts[n:], metas[n:], strict=True):
+                        stored = later_meta.get("track_stamps") or {}
+                        for t in pq.read_table(later, columns=["track_id"]).column(0).to_pylist():
+                            changed = stored.get(t) != self.stamps.get(t)
+                            (self.changed_tracks if changed else self.dropped_tracks).add(t)
+                        later.unlink()
+                    return
+            self.done_tracks.update(ids)
+            self.rows_written += len(ids)
+            self.audio_s += float(np.sum(cols.column("duration_s").to_numpy(), dtype=np.float64))
+            self._elapsed_before = max(self._elapsed_before, float(meta.get("elapsed_s") or 0.0))
+            self._parts.append(part)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds spent writing this table, over every run that resumed it."""
+        return self._elapsed_before + time.perf_counter() - self._started
 
     @property
     def resumed(self) -> bool:
@@ -217,7 +255,9 @@ class LatentTableWriter:
         if not self._buffered:
             return
         table = self._buffer_table()
-        meta = {**self.metadata, "complete": False}
+        meta = {**self.metadata, "complete": False, "elapsed_s": round(self.elapsed_s, 3)}
+        if self.stamps is not None:
+            meta["track_stamps"] = {t: self.stamps.get(t) for t in dict.fromkeys(table.column("track_id").to_pylist())}
         table = table.replace_schema_metadata(table_schema(self.dim, meta).metadata)
         part = self.partial / f"part-{len(self._parts):06d}.parquet"
         tmp = part.with_name(f".{part.name}.tmp")
@@ -231,6 +271,7 @@ class LatentTableWriter:
         self._parts.append(part)
         self.done_tracks.update(table.column("track_id").to_pylist())
         self.rows_written += len(table)
+        self.audio_s += float(np.sum(table.column("duration_s").to_numpy(), dtype=np.float64))
         self._buffer.clear()
         self._buffered = 0
 
@@ -239,7 +280,8 @@ class LatentTableWriter:
         if self._closed:
             return self.path
         self.flush()
-        meta = {**self.metadata, **metadata_updates, "problems": self.problems, "complete": True}
+        totals = {"audio_s": round(self.audio_s, 3), "elapsed_s": round(self.elapsed_s, 3)}
+        meta = {**self.metadata, **totals, **metadata_updates, "problems": self.problems, "complete": True}
         meta["num_rows"] = self.rows_written
         schema = table_schema(self.dim, meta)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
