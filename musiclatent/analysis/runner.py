@@ -46,10 +46,15 @@ def _table_path(table) -> str:
 
 
 def _corpus_root(table, workspace) -> Path | None:
+    from musiclatent.fileio import CorpusPathError, corpus_root
+
     meta = dict(getattr(table, "metadata", {}) or {})
     root = meta.get("corpus_root") or meta.get("corpus")
     if root and Path(root).exists():
-        return Path(root)
+        try:  # a shared table claiming "/" as its corpus root: every read is refused, saying why
+            return corpus_root(root)
+        except CorpusPathError:
+            pass
     if workspace is not None:
         with contextlib.suppress(Exception):
             return workspace.corpus()
@@ -117,6 +122,7 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
         ) from exc
     if not isinstance(result, AnalysisResult):
         raise AnalysisError(f"analysis {name!r} returned {type(result).__name__}, not an AnalysisResult")
+    result.notes = [*(n for n in ctx.notes if n not in result.notes), *result.notes]
     info = {
         "format": INDEX_FORMAT,
         "format_version": FORMAT_VERSION,

@@ -448,18 +448,57 @@ class LatentTable:
                 f"{where}: latents have {latent_type.list_size} values but latent_shape {shape} says "
                 f"{self.latent_dim}; encode the corpus again"
             )
+        self._check_null_statistics()
         if deep:
+            keys = []
             for f in self.files:
                 try:
                     pf = pq.ParquetFile(f, page_checksum_verification=True)
                     other = pf.schema_arrow
                     for i in range(pf.num_row_groups):
-                        pf.read_row_group(i)  # every page of every column: checksums verified
+                        group = pf.read_row_group(i)  # every page of every column: checksums verified
+                        self._check_rows(f, group)
+                        keys.append(group.select(["track_id", "segment"]))
                 except (pa.ArrowException, OSError) as exc:
                     raise LatentTableError(f"{f}: corrupt Parquet ({type(exc).__name__}); encode the corpus again") from None
                 if not other.remove_metadata().equals(self.schema.remove_metadata()):
                     raise LatentTableError(f"{f}: schema differs from the table's first part; encode again")
+            if keys:
+                _refuse_duplicates(self.path, pa.concat_tables(keys).to_pandas())
         return self
+
+    _REQUIRED_VALUES = ("track_id", "path", "split", "segment", "start_s", "duration_s", "latent")
+
+    def _check_null_statistics(self) -> None:
+        """Refuse missing values in required columns where the footers' statistics show them (cheap)."""
+        for f in self.files:
+            try:
+                meta = pq.ParquetFile(f).metadata
+            except (pa.ArrowException, OSError):
+                continue  # a deep validate or the first read reports the damage
+            names = [meta.schema.column(j).path.split(".")[0] for j in range(meta.num_columns)]
+            for i in range(meta.num_row_groups):
+                group = meta.row_group(i)
+                for j, name in enumerate(names):
+                    stats = group.column(j).statistics
+                    if name in self._REQUIRED_VALUES and stats is not None and stats.has_null_count \
+                            and stats.null_count:
+                        raise LatentTableError(
+                            f"{f}: {stats.null_count} rows have no {name}; not a table `musiclatent encode` "
+                            "wrote, encode the corpus again")
+
+    def _check_rows(self, f: Path, group: pa.Table) -> None:
+        """One row group's values: no missing required value, finite latents."""
+        for name in self._REQUIRED_VALUES:
+            if group.column(name).null_count:
+                raise LatentTableError(
+                    f"{f}: {group.column(name).null_count} rows have no {name}; encode the corpus again")
+        flat = fixed_list_to_numpy(group.column("latent"), self.latent_dim)
+        bad = int(np.count_nonzero(~np.isfinite(flat).all(axis=1)))
+        if bad:
+            raise LatentTableError(
+                f"{f}: {bad} rows hold NaN or infinite latents; analyses skip them, but re-encode the corpus "
+                "(normalise the audio of those tracks)")
 
     # -- properties
     @property
@@ -519,13 +558,23 @@ class LatentTable:
             return df
         return table.to_pandas()
 
+    def _checked_rows(self, columns: Sequence[str]):
+        """Segment rows of ``columns`` (plus ``segment``): a missing track id or a duplicated
+        ``(track_id, segment)`` is refused with one line and a count (never silently merged)."""
+        df = self.segments(columns=list(dict.fromkeys([*columns, "track_id", "segment"])))
+        missing = int(df["track_id"].isna().sum())
+        if missing:
+            raise LatentTableError(f"{self.path}: {missing} rows have no track_id; encode the corpus again")
+        _refuse_duplicates(self.path, df)
+        return df
+
     def track_ids(self) -> list[str]:
         """Track ids in table order, each once."""
         return self.tracks()["track_id"].tolist()
 
     def tracks(self):
         """One row per track: track_id, path, label, split, n_segments, duration_s (table order)."""
-        df = self.segments(columns=["track_id", "path", "label", "split", "duration_s"])
+        df = self._checked_rows(["track_id", "path", "label", "split", "duration_s"])
         if df.empty:
             import pandas as pd
 
@@ -597,11 +646,26 @@ class LatentTable:
             counts += np.bincount(idx, minlength=len(index))
         means = sums / np.maximum(counts, 1)[:, None]
         vectors = finish_pooling(means, pooling)
+        finite = np.isfinite(vectors).all(axis=1)
+        skipped = int(len(finite) - np.count_nonzero(finite))
+        if skipped:  # a segment with NaN/Inf latents (a table encode did not write): leave its track out
+            vectors, tracks = vectors[finite], tracks[finite].reset_index(drop=True)
         tracks.attrs["pooling"] = pooling
+        tracks.attrs["skipped_nonfinite"] = skipped
         return np.ascontiguousarray(vectors, dtype=np.float32), tracks
 
     def __repr__(self) -> str:
         return f"LatentTable({str(self.path)!r}, model={self.model!r}, latent_shape={self.latent_shape})"
+
+
+def _refuse_duplicates(where: Path, rows) -> None:
+    """One line with the count when ``rows`` repeat a ``(track_id, segment)``."""
+    dup = rows.duplicated(["track_id", "segment"])
+    if dup.any():
+        first = rows.loc[dup, "track_id"].iloc[0]
+        raise LatentTableError(
+            f"{where}: {int(dup.sum())} duplicate rows (same track_id and segment, e.g. {first!r}); "
+            "the table was merged or written twice, encode the corpus again")
 
 
 def open_table(path: str | os.PathLike) -> LatentTable:

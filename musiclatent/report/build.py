@@ -86,10 +86,15 @@ def _resolve_table(workspace, table: str | os.PathLike | None, analyses: dict[st
 
 
 def _corpus_root(workspace, meta: dict[str, Any]) -> Path | None:
+    from musiclatent.fileio import CorpusPathError, corpus_root
+
     for key in ("corpus_root", "corpus"):
         root = meta.get(key)
         if root and Path(root).is_dir():
-            return Path(root)
+            try:  # a shared table claiming "/" as its corpus would preview any file: refused
+                return corpus_root(root)
+            except CorpusPathError:
+                continue
     if workspace is not None:
         with contextlib.suppress(Exception):
             root = workspace.corpus()
