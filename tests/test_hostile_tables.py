@@ -177,3 +177,14 @@ def test_duplicate_rows_are_reported_by_validate_and_refused_by_readers(shared, 
     table = _rewrite(src, tmp_path / "dup.parquet", lambda t: pa.concat_tables([t, t.slice(0, 2)]))
     _one_line(_run(ws, ["latents", "validate", str(table)]), "dup.parquet", "2 duplicate rows")
     _one_line(_run(ws, ["analyze", "pca", "--table", str(table), "--out", str(tmp_path / "p")]), "2 duplicate rows")
+
+
+# ----------------------------------------------------------- item 5: latent shape vs its model
+def test_decode_refuses_a_table_whose_latent_shape_its_model_does_not_make(shared, tmp_path):
+    _, ws, src, _ = shared
+    c, t = json.loads(pq.read_schema(src).metadata[METADATA_KEY])["latent_shape"]
+    table = _rewrite(src, tmp_path / "reshaped.parquet", latent_shape=[1, c * t])  # same values, other shape
+    first = pq.read_table(table).column("track_id")[0].as_py()
+    _one_line(_run(ws, ["decode", str(table), "--track", first, "--out-dir", str(tmp_path / "d")]),
+              "reshaped.parquet", f"(1, {c * t})", f"({c}, {t})")
+    assert not (tmp_path / "d").exists() or not list((tmp_path / "d").iterdir())
