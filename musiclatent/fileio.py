@@ -239,25 +239,48 @@ def is_locked(path: str | os.PathLike) -> bool:
 def remove_stale(folder: str | os.PathLike, pattern: str, older_than: float | None = None) -> list[Path]:
     """Remove leftovers of killed runs matching ``pattern`` (a glob) in ``folder``.
 
-    Only entries last modified before ``older_than`` (default: this process's start) go, so a
-    staging file or folder a concurrent live run is still filling is kept. Returns what went.
+    An entry goes only when it was last modified before ``older_than`` (default: this process's
+    start) and no live process holds it (``held``): a staging file or folder that a concurrent
+    run is still filling is kept. Returns what went.
     """
+    import fcntl
+
     folder = Path(folder)
     if older_than is None:
         older_than = process_start_time()
     removed = []
     for entry in folder.glob(pattern):
         try:
-            if entry.lstat().st_mtime >= older_than:
+            if entry.is_symlink() or entry.lstat().st_mtime >= older_than:
                 continue
-            if entry.is_dir() and not entry.is_symlink():
+            fd = os.open(entry, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if entry.is_dir():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-        except OSError:
+            removed.append(entry)
+        except OSError:  # BlockingIOError: a live run holds it
             continue
-        removed.append(entry)
+        finally:
+            os.close(fd)
     return removed
+
+
+@contextlib.contextmanager
+def held(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file or folder ``path`` (so ``remove_stale`` spares it)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def process_start_time() -> float:

@@ -24,7 +24,15 @@ from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
-from musiclatent.fileio import atomic_write_json, inside, safe_name, swap_folder
+from musiclatent.fileio import (
+    atomic_write_json,
+    held,
+    inside,
+    remove_stale,
+    safe_name,
+    staged_naming,
+    swap_folder,
+)
 
 INDEX_FORMAT = "musiclatent-analysis"
 PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
@@ -161,18 +169,20 @@ def write_result(result: AnalysisResult, folder: str | os.PathLike, info: dict[s
     """Write ``result`` into ``folder`` (replaced as a whole) with an ``index.json``; return it."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder.parent, f".{folder.name}.*.tmp")  # staging folders of killed runs
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
-        outputs = _write_outputs(result, staging, tuple(formats))
-        index = {
-            **info,
-            "summary": _jsonable(result.summary),
-            "outputs": outputs,
-            "notes": [str(n) for n in result.notes],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        atomic_write_json(staging / "index.json", index)
-        swap_folder(staging, folder)
+        with held(staging), staged_naming(folder, staging):  # an error names the output's file, not the staging one
+            outputs = _write_outputs(result, staging, tuple(formats))
+            index = {
+                **info,
+                "summary": _jsonable(result.summary),
+                "outputs": outputs,
+                "notes": [str(n) for n in result.notes],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            atomic_write_json(staging / "index.json", index)
+            swap_folder(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import __version__
-from musiclatent.fileio import atomic_write_json, atomic_write_text, inside, safe_name, swap_folder
+from musiclatent.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    held,
+    inside,
+    remove_stale,
+    safe_name,
+    staged_naming,
+    swap_folder,
+)
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
 from musiclatent.report.collect import AnalysisOutputs, read_analyses
 from musiclatent.report.sections import (
@@ -203,11 +212,13 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     corpus = _corpus_root(workspace, meta)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(out.parent, f".{out.name}.*.tmp")  # staging folders of killed builds
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
-        _readable(staging)
-        swap_folder(staging, out)
+        with held(staging), staged_naming(out, staging):  # errors name the report's files, not staging's
+            _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
+            _readable(staging)
+            swap_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
