@@ -192,8 +192,8 @@ def exclusive(path: str | os.PathLike, what: str = "another process") -> Iterato
 
     A second process asking for it gets ``BusyError`` at once, naming the holder's pid and
     ``path``. The kernel drops the lock when its holder dies (even by SIGKILL), so no stale lock
-    ever blocks a later run; the lock file itself stays (removing it would race a waiting
-    process) and holds the pid of the last holder.
+    ever blocks a later run. The lock file holds the holder's pid and is removed on release (a
+    killed holder leaves it, unlocked: the next run takes it over).
     """
     import fcntl
 
@@ -201,20 +201,32 @@ def exclusive(path: str | os.PathLike, what: str = "another process") -> Iterato
     lock = lock_path(path)
     with naming(path, lock, lock.parent):
         lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    while True:
+        with naming(path, lock, lock.parent):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
             raise BusyError(
                 f"{path}: {what} (pid {holder}) is writing it; wait for it to finish "
                 f"or stop that process, then run the command again"
             ) from None
+        try:  # the holder we waited on may have removed the file: lock the one at the path
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield lock
     finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still held: a process opening it now retries on the new file
         os.close(fd)  # closing the descriptor releases the lock
 
 

@@ -126,6 +126,7 @@ def test_second_encode_refuses_while_the_first_runs_then_a_killed_holder_blocks_
     assert rerun.returncode == 0, rerun.stderr
     assert "resuming t.parquet" in rerun.stderr
     _every_track_once(out, corpus)
+    assert not lock_path(out).exists()  # a finished run removes its lock file
 
 
 def test_exclusive_refuses_a_second_holder_in_the_same_process(tmp_path):
