@@ -18,6 +18,8 @@ from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.fileio import atomic_path, sha256_file
 
 CHECKPOINT_FORMAT = "musiclatent-checkpoint"
+MAX_PARAMETERS = 500_000_000  # weights a checkpoint may hold (2 GB of float32)
+MAX_CONFIG_INT = 65_536  # architecture config integers are sizes: 1..this (sample_rate: its own range)
 
 
 class CheckpointError(Exception):
@@ -100,17 +102,108 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
             f"{path}: made by architecture {arch!r}, which no installed plugin registers "
             f"(registered: {known}); install the plugin that provides it"
         )
+    config = meta.get("config", {})
+    check_config(path, arch, config)
+    shapes = _tensor_shapes(path)
+    spec = registry.architecture(arch)
+    _check_size_on_meta(path, arch, spec, config, shapes)
     try:
-        model = registry.architecture(arch).build(**meta.get("config", {}))
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its config does not build {arch!r}: {exc}") from None
+        model = spec.build(**config)
+        model.latent_shape(int(getattr(model, "sample_rate", 22050)))  # sizes that divide by zero fail here
+    except (TypeError, ValueError, RuntimeError, ArithmeticError, MemoryError, IndexError, KeyError) as exc:
+        raise CheckpointError(f"{path}: its config does not build {arch!r}: {_first_line(exc)}") from None
     try:
         state = load_file(str(path), device="cpu")
         model.load_state_dict(state, strict=True)
     except (SafetensorError, RuntimeError, OSError) as exc:
-        raise CheckpointError(f"{path}: weights do not load into {meta['arch']!r}: {exc}") from None
+        raise CheckpointError(f"{path}: weights do not load into {meta['arch']!r}: {_first_line(exc)}") from None
+    import torch
+
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{path}: weight {name!r} holds NaN or infinite values (training diverged or the file is "
+                "damaged); use an earlier checkpoint")
     model.to(device).eval()
     return model, meta
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def check_config(path: str | os.PathLike, arch: str, config: Any) -> None:
+    """Refuse, before anything is built, a config no trained model has: not a mapping, a number that
+    is NaN/infinite, an integer size outside 1..``MAX_CONFIG_INT``, a sample rate outside
+    1000-768000 Hz (e.g. a hostile negative ``n_fft``, zero hop or a million channels)."""
+    from musiclatent.corpus.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: config of {arch!r} is {type(config).__name__}, not a mapping")
+
+    def check(key: str, value: Any) -> None:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                check(key, v)
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(f"{key}.{k}", v)
+            return
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise CheckpointError(f"{path}: config {key} = {value} is not a finite number; not a trained model")
+            return
+        if isinstance(value, int):
+            low, high = (MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) if key == "sample_rate" else (1, MAX_CONFIG_INT)
+            if not low <= value <= high:
+                raise CheckpointError(
+                    f"{path}: config {key} = {value} is outside {low}..{high}; the checkpoint is damaged or "
+                    "hostile, not loaded")
+            return
+        raise CheckpointError(f"{path}: config {key} holds a {type(value).__name__}; not a musiclatent config")
+
+    for key, value in config.items():
+        check(str(key), value)
+
+
+def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Weight shapes from the safetensors header (nothing allocated); the total is bounded."""
+    with open(path, "rb") as fh:
+        header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+    shapes = {k: tuple(int(d) for d in v.get("shape", ())) for k, v in header.items()
+              if k != "__metadata__" and isinstance(v, dict)}
+    total = 0
+    for shape in shapes.values():
+        n = 1
+        for d in shape:
+            n *= d
+        total += n
+    if total > MAX_PARAMETERS:
+        raise CheckpointError(f"{path}: holds {total:,} weights, over the {MAX_PARAMETERS:,} allowed; not loaded")
+    return shapes
+
+
+def _check_size_on_meta(path: Path, arch: str, spec, config: dict[str, Any],
+                        shapes: dict[str, tuple[int, ...]]) -> None:
+    """Build ``arch`` on torch's meta device (no memory) and compare its weight shapes with the
+    file's before the real build allocates anything; skipped for models that cannot build there."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = spec.build(**config)
+    except Exception:  # noqa: BLE001 - e.g. a filterbank computed at build: the guarded real build decides
+        return
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if want != shapes:
+        diff = sorted(k for k in set(want) | set(shapes) if want.get(k) != shapes.get(k))
+        raise CheckpointError(
+            f"{path}: weights do not load into {arch!r} with its config ({len(diff)} tensors differ, "
+            f"e.g. {diff[0]!r}); the checkpoint is damaged or its config was changed")
 
 
 def save_training_state(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -126,10 +219,12 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such training state; train without --resume") from None
     except Exception as exc:
-        # torch's message is many lines and suggests weights_only=False: keep only the first line
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        # torch's message suggests weights_only=False, which would run code from the file: never quoted
         raise CheckpointError(
-            f"{path}: unreadable training state ({type(exc).__name__}: {first}); "
-            "it is not loaded (arbitrary objects are never unpickled); resume from another run"
+            f"{path}: unreadable training state ({type(exc).__name__}: it holds something other than tensors "
+            "and plain containers, or is damaged); it is not loaded (objects are never unpickled); "
+            "resume from another run or train without --resume"
         ) from None

@@ -124,3 +124,57 @@ def test_resume_after_the_corpus_changed_starts_over(setup, tmp_path, monkeypatc
     encode_corpus(out=out, log=messages.append, **kw)
     assert any("starting over" in m for m in messages)
     assert LatentTable.open(out).track_ids() == manifest.tracks["track_id"].tolist()
+
+
+def _interrupt_after(monkeypatch, n: int) -> None:
+    seen: list[str] = []
+
+    def killer(track_id):
+        seen.append(track_id)
+        if len(seen) == n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(encode_mod, "_track_written", killer)
+
+
+def test_resume_re_encodes_a_file_changed_since_with_the_same_name_and_length(setup, tmp_path, monkeypatch):
+    import soundfile as sf
+
+    root, manifest, ckpt = setup
+    kw = dict(checkpoint=ckpt, manifest=manifest, batch_size=2, device="cpu", progress=False, row_group_rows=1)
+    out = tmp_path / "t.parquet"
+    _interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus(out=out, **kw)
+    monkeypatch.setattr(encode_mod, "_track_written", lambda tid: None)
+    # the second track's file gets other audio: same name, same length, same size
+    rel = manifest.tracks["path"].iloc[1]
+    path = root / rel
+    wave, rate = sf.read(path, dtype="float32")
+    size = path.stat().st_size
+    sf.write(path, np.ascontiguousarray(-wave[::-1]), rate, subtype=sf.info(path).subtype)
+    assert path.stat().st_size == size
+    messages: list[str] = []
+    encode_corpus(out=out, log=messages.append, **kw)
+    assert any("re-encoding 1 changed files" in m for m in messages), messages
+    fresh = encode_corpus(out=tmp_path / "fresh.parquet", **kw)
+    a, b = LatentTable.open(fresh), LatentTable.open(out)
+    assert a.segments().equals(b.segments())
+    np.testing.assert_array_equal(a.segment_matrix()[0], b.segment_matrix()[0])
+
+
+def test_audio_and_elapsed_seconds_count_every_run_after_a_resume(setup, tmp_path, monkeypatch):
+    _, manifest, ckpt = setup
+    kw = dict(checkpoint=ckpt, manifest=manifest, batch_size=2, device="cpu", progress=False, row_group_rows=1)
+    out = tmp_path / "t.parquet"
+    _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus(out=out, **kw)
+    first = max(pq.read_schema(p).metadata and __import__("json").loads(pq.read_schema(p).metadata[b"musiclatent"])
+                ["elapsed_s"] for p in partial_path(out).glob("part-*.parquet"))
+    monkeypatch.setattr(encode_mod, "_track_written", lambda tid: None)
+    encode_corpus(out=out, **kw)
+    table = LatentTable.open(out)
+    total = float(table.segments()["duration_s"].sum())
+    assert table.metadata["audio_s"] == pytest.approx(total, abs=1e-3)  # all 4 tracks, not the last 2
+    assert table.metadata["elapsed_s"] >= first > 0

@@ -51,6 +51,7 @@ class AnalysisContext:
     workspace: Any = None
     corpus_root: Path | None = None
     out_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)  # added to the result's notes by the runner
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ table
@@ -76,6 +77,10 @@ class AnalysisContext:
             import numpy as np
 
             X, tracks = self.table.track_matrix(self.pooling)
+            skipped = int(tracks.attrs.get("skipped_nonfinite", 0) or 0)
+            if skipped:
+                self.notes.append(f"{skipped} tracks with NaN or infinite latents were left out "
+                                  "(`musiclatent latents validate` names the file)")
             X = np.asarray(X, dtype=np.float32)
             tracks = tracks.reset_index(drop=True)
             if "label" in tracks:
@@ -89,23 +94,26 @@ class AnalysisContext:
         return tracks["label"].fillna("unknown").astype(str).to_numpy()
 
     # ------------------------------------------------------------------ audio
-    def resolve_audio(self, relpath: str) -> Path:
-        """``corpus_root / relpath``; a clear error when the corpus root is unknown."""
+    def resolve_audio(self, relpath: str | os.PathLike) -> Path:
+        """The corpus file a table's ``path`` names, resolved inside the corpus root.
+
+        A clear error when the root is unknown; ``musiclatent.fileio.CorpusPathError`` (naming the
+        path) when it climbs out of the root (``..``, an absolute path elsewhere) or the root is ``/``.
+        """
+        from musiclatent.fileio import corpus_file
+
         if self.corpus_root is None:
             raise AnalysisError(
                 "the corpus root is unknown (not in the table metadata nor the workspace); "
                 "run `musiclatent corpus scan PATH` or pass a workspace that knows it"
             )
-        return Path(self.corpus_root) / relpath
+        return corpus_file(self.corpus_root, relpath)
 
-    def read_audio(self, relpath_or_path: str | os.PathLike):
-        """A corpus track (relative path) or any file, as float32 mono at the table's rate."""
+    def read_audio(self, relpath: str | os.PathLike):
+        """A corpus track (its ``path``, inside the corpus root) as float32 mono at the table's rate."""
         from musiclatent.corpus.audio import read_audio
 
-        path = Path(relpath_or_path)
-        if not path.is_absolute():
-            path = self.resolve_audio(str(relpath_or_path))
-        return read_audio(path, self.sample_rate)
+        return read_audio(self.resolve_audio(relpath), self.sample_rate)
 
     # ------------------------------------------------------------------ model
     def load_model(self):
@@ -157,10 +165,12 @@ class AnalysisContext:
         return latents.detach().cpu().numpy().astype(np.float32)
 
     def encode_file(self, path: str | os.PathLike):
-        """Read an audio file, encode it like the table and pool it: a vector like ``track_vectors``."""
+        """Read an audio file the user chose (any path, e.g. ``--query``), encode it like the table
+        and pool it: a vector like ``track_vectors``."""
+        from musiclatent.corpus.audio import read_audio
         from musiclatent.latents.pooling import pool_track
 
-        wave = self.read_audio(Path(path).expanduser().resolve())
+        wave = read_audio(Path(path).expanduser().resolve(), self.sample_rate)
         return pool_track(self.encode_wave(wave), self.pooling)
 
 

@@ -28,7 +28,16 @@ from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
-from musiclatent.fileio import atomic_write_json, foreign_folder, inside, safe_name, swap_folder
+from musiclatent.fileio import (
+    atomic_write_json,
+    foreign_folder,
+    held,
+    inside,
+    remove_stale,
+    safe_name,
+    staged_naming,
+    swap_folder,
+)
 
 INDEX_FORMAT = "musiclatent-analysis"
 PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
@@ -50,10 +59,15 @@ def _table_path(table) -> str:
 
 
 def _corpus_root(table, workspace) -> Path | None:
+    from musiclatent.fileio import CorpusPathError, corpus_root
+
     meta = dict(getattr(table, "metadata", {}) or {})
     root = meta.get("corpus_root") or meta.get("corpus")
     if root and Path(root).exists():
-        return Path(root)
+        try:  # a shared table claiming "/" as its corpus root: every read is refused, saying why
+            return corpus_root(root)
+        except CorpusPathError:
+            pass
     if workspace is not None:
         with contextlib.suppress(Exception):
             return workspace.corpus()
@@ -128,6 +142,7 @@ def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace
         ) from exc
     if not isinstance(result, AnalysisResult):
         raise AnalysisError(f"analysis {name!r} returned {type(result).__name__}, not an AnalysisResult")
+    result.notes = [*(n for n in ctx.notes if n not in result.notes), *result.notes]
     info = {
         "format": INDEX_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -256,18 +271,20 @@ def write_result(result: AnalysisResult, folder: str | os.PathLike, info: dict[s
     folder = Path(folder)
     check_target(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder.parent, f".{folder.name}.*.tmp")  # staging folders of killed runs
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
-        outputs = _write_outputs(result, staging, tuple(formats))
-        index = {
-            **info,
-            "summary": _jsonable(result.summary),
-            "outputs": outputs,
-            "notes": [str(n) for n in result.notes],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        atomic_write_json(staging / "index.json", index)
-        swap_folder(staging, folder)
+        with held(staging), staged_naming(folder, staging):  # an error names the output's file, not the staging one
+            outputs = _write_outputs(result, staging, tuple(formats))
+            index = {
+                **info,
+                "summary": _jsonable(result.summary),
+                "outputs": outputs,
+                "notes": [str(n) for n in result.notes],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            atomic_write_json(staging / "index.json", index)
+            swap_folder(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -12,12 +12,12 @@ import click
 # Exceptions that are the user's to fix: printed as one line, no traceback.
 def _user_errors() -> tuple[type[BaseException], ...]:
     from musiclatent.checkpoint import CheckpointError
-    from musiclatent.fileio import UnsafePathError
+    from musiclatent.fileio import BusyError, UnsafePathError
     from musiclatent.registry import RegistryError
     from musiclatent.workspace import WorkspaceError
 
     errors: list[type[BaseException]] = [
-        CheckpointError, RegistryError, WorkspaceError, UnsafePathError, FileNotFoundError
+        CheckpointError, RegistryError, WorkspaceError, UnsafePathError, BusyError, FileNotFoundError
     ]
     try:
         from musiclatent.model import DeviceError

@@ -11,6 +11,7 @@ import errno
 import functools
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,10 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 # Above this reduced rate ratio torchaudio's kernel becomes huge (e.g. 44101 Hz -> 22050 Hz);
 # such odd rates go through scipy's polyphase resampler instead.
 _MAX_TORCHAUDIO_RATIO = 2000
+# Sample rates a header may claim: outside them the file is damaged or not music, and resampling
+# from them would cost far more than the audio is worth (1 Hz -> 22050 Hz built an 8 GiB kernel).
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 768_000
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,22 @@ def _check_file(path: str | bytes | os.PathLike) -> os.stat_result:
         raise AudioReadError(path, f"cannot be accessed ({exc.strerror or exc})") from None
     if os.path.isdir(path):
         raise AudioReadError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioReadError(path, "not a regular file (a FIFO, socket or device); skipped")
     if st.st_size == 0:
         raise AudioReadError(path, "empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise AudioReadError(path, "permission denied; make the file readable")
     return st
+
+
+def check_rate(path: str | bytes | os.PathLike, rate: int) -> int:
+    """``rate`` if a header may claim it, else :class:`AudioReadError` (bounds the resampling cost)."""
+    if not MIN_SAMPLE_RATE <= int(rate) <= MAX_SAMPLE_RATE:
+        raise AudioReadError(
+            path, f"header claims a sample rate of {int(rate)} Hz, outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz; "
+            "the file is damaged or not audio, re-export it")
+    return int(rate)
 
 
 def _libsndfile_reason(exc: Exception) -> str:
@@ -85,6 +101,7 @@ def audio_info(path: str | bytes | os.PathLike) -> AudioInfo:
         raise AudioReadError(path, f"invalid header ({info.samplerate} Hz, {info.channels} channels)")
     if info.frames <= 0:
         raise AudioReadError(path, "zero-length audio (the file holds no samples)")
+    check_rate(path, info.samplerate)
     return AudioInfo(
         frames=int(info.frames), sample_rate=int(info.samplerate), channels=int(info.channels),
         format=str(info.format), subtype=str(info.subtype), size=int(st.st_size), mtime=float(st.st_mtime),
@@ -95,7 +112,9 @@ def decode(path: str | bytes | os.PathLike) -> tuple[np.ndarray, int]:
     """Decode ``path`` to ``(float32 mono wave, native sample rate)``, checking it is usable."""
     _check_file(path)
     try:
-        data, rate = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(os.fsencode(path)) as fh:
+            check_rate(path, fh.samplerate)  # before decoding: a hostile header costs nothing
+            data, rate = fh.read(dtype="float32", always_2d=True), fh.samplerate
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioReadError(path, _libsndfile_reason(exc)) from None
     if data.shape[0] == 0:
@@ -128,6 +147,10 @@ def resample(wave: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample a 1-D float32 wave (band-limited sinc; kernels cached per rate pair)."""
     if sr_in == sr_out:
         return wave
+    for rate in (sr_in, sr_out):
+        if not MIN_SAMPLE_RATE <= int(rate) <= MAX_SAMPLE_RATE:
+            raise ValueError(f"cannot resample from {sr_in} Hz to {sr_out} Hz: rates must be within "
+                             f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
     g = math.gcd(sr_in, sr_out)
     n_out = resampled_length(wave.shape[-1], sr_in, sr_out)
     if max(sr_in, sr_out) // g > _MAX_TORCHAUDIO_RATIO:

@@ -28,6 +28,7 @@ import numpy as np
 
 from musiclatent.corpus.audio import read_audio
 from musiclatent.corpus.errors import AudioReadError, printable
+from musiclatent.fileio import CorpusPathError, corpus_file
 
 INDEX_VERSION = 1
 
@@ -92,7 +93,10 @@ class AudioCache:
         entry = self.index.get(track_id)
         if entry is None or entry.get("path") != rel:
             return False
-        return _stamp(self.root / rel) == (entry["size"], entry["mtime_ns"])
+        try:
+            return _stamp(corpus_file(self.root, rel)) == (entry["size"], entry["mtime_ns"])
+        except CorpusPathError:
+            return False
 
     def __contains__(self, track_id: str) -> bool:
         return track_id in self.index
@@ -120,10 +124,14 @@ class AudioCache:
             with open(self.data_path, "ab") as fh:
                 offset = fh.tell() // 4
                 for tid, rel in tqdm(todo, desc="cache audio", unit="track", disable=None if progress else True):
-                    path = self.root / rel
-                    stamp = _stamp(path)
                     try:
+                        path = corpus_file(self.root, rel)
+                        stamp = _stamp(path)
                         wave = reader(path, self.sample_rate)
+                    except CorpusPathError as exc:
+                        problems[tid] = str(exc)
+                        self.index.pop(tid, None)
+                        continue
                     except AudioReadError as exc:
                         problems[tid] = exc.reason
                         self.index.pop(tid, None)

@@ -70,8 +70,14 @@ class Manifest:
         return self.tracks[self.tracks["split"] == name]
 
     def abspath(self, rel: str) -> Path:
-        """Absolute path of a track from its ``path`` column."""
-        return self.root / rel
+        """Absolute path of a track from its ``path`` column, inside the corpus root
+        (``AudioReadError`` naming ``rel`` when it climbs out; see ``fileio.corpus_file``)."""
+        from musiclatent.fileio import CorpusPathError, corpus_file
+
+        try:
+            return corpus_file(self.root, rel)
+        except CorpusPathError as exc:
+            raise AudioReadError(rel, str(exc)) from None
 
     def summary(self) -> dict[str, Any]:
         """Counts and totals for printing: tracks per label and split, duration, rates, channels."""

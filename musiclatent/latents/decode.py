@@ -38,6 +38,13 @@ def load_table_model(table: LatentTable | str | os.PathLike, checkpoint: str | o
             "pass --checkpoint with the same file"
         )
     model, _ = load_checkpoint(path, expected_sha256=meta.get("checkpoint_sha256"), device=select_device(device))
+    segment = int(meta.get("segment_samples") or 0)
+    if segment > 0:
+        made = tuple(int(v) for v in model.latent_shape(segment))
+        if made != tuple(table.latent_shape):
+            raise LatentTableError(
+                f"{table.path}: latents of shape {tuple(table.latent_shape)} but its model {path.name} makes "
+                f"{made} from {segment}-sample segments; the table was not encoded by this model, re-encode it")
     return model
 
 

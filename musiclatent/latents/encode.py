@@ -66,11 +66,14 @@ class TrackDataset(_Base):
 
         if self.cache is not None and self.cache.is_fresh(row["track_id"], row["path"]):
             return np.asarray(self.cache.get(row["track_id"]), dtype=np.float32)
-        return read_audio(self.root / row["path"], self.sample_rate)
+        from musiclatent.fileio import corpus_file
+
+        return read_audio(corpus_file(self.root, row["path"]), self.sample_rate)
 
     def __getitem__(self, index: int) -> TrackItem:
         from musiclatent.corpus.errors import AudioReadError
         from musiclatent.corpus.segments import cut_segments
+        from musiclatent.fileio import UnsafePathError
 
         row = self.tracks[index]
         import pandas as pd
@@ -84,6 +87,9 @@ class TrackDataset(_Base):
             segments, rows = cut_segments(wave, self.sample_rate, self.segment_seconds)
         except AudioReadError as exc:
             item.error = exc.reason
+            return item
+        except UnsafePathError as exc:  # a shared manifest naming a file outside its corpus
+            item.error = str(exc)
             return item
         except (OSError, ValueError, RuntimeError) as exc:  # any other unusable file: skip, never abort
             item.error = f"{type(exc).__name__}: {exc}"
@@ -109,6 +115,21 @@ def _manifest_of(manifest):
 
         return Manifest.load(manifest)
     return manifest
+
+
+def file_stamps(root: str | os.PathLike, tracks) -> dict[str, str]:
+    """track id -> ``"size:mtime_ns"`` of its file now (``"missing"`` when it cannot be stat'ed):
+    the resume identity of each track, so a file changed since an interrupted run is re-encoded."""
+    from musiclatent.fileio import UnsafePathError, corpus_file
+
+    stamps = {}
+    for tid, rel in zip(tracks["track_id"].astype(str), tracks["path"].astype(str), strict=True):
+        try:
+            st = os.stat(corpus_file(root, rel))
+            stamps[tid] = f"{st.st_size}:{st.st_mtime_ns}"
+        except (OSError, UnsafePathError):
+            stamps[tid] = "missing"
+    return stamps
 
 
 def checkpoint_segment_seconds(meta: dict[str, Any]) -> float | None:
@@ -140,7 +161,21 @@ def encode_corpus(
     ``segment_seconds`` defaults to the length the checkpoint was trained on (else 5 s).
     ``cache``: an optional ``AudioCache`` read instead of decoding where it is fresh.
     ``log(message)`` receives one line per skipped file (default: stderr). Returns ``out``.
+
+    One encode at a time writes a table: a second one on the same ``out`` raises ``BusyError``
+    naming the first one's pid (an exclusive lock on ``.<name>.lock``; a killed run holds none).
     """
+    from musiclatent.fileio import exclusive
+
+    out = Path(out).expanduser()
+    with exclusive(out, "another `musiclatent encode`"):
+        return _encode_locked(checkpoint=checkpoint, manifest=manifest, out=out, batch_size=batch_size,
+                              segment_seconds=segment_seconds, device=device, workers=workers, resume=resume,
+                              progress=progress, cache=cache, row_group_rows=row_group_rows, log=log)
+
+
+def _encode_locked(*, checkpoint, manifest, out: Path, batch_size, segment_seconds, device, workers, resume,
+                   progress, cache, row_group_rows, log) -> Path:
     import torch
     from tqdm.auto import tqdm
 
@@ -151,7 +186,7 @@ def encode_corpus(
     from musiclatent.model import select_device
 
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
-    checkpoint, out = Path(checkpoint).expanduser().resolve(), Path(out).expanduser()
+    checkpoint = Path(checkpoint).expanduser().resolve()
     if batch_size < 1:
         raise LatentTableError(f"{out}: --batch-size must be at least 1, got {batch_size}")
     manifest = _manifest_of(manifest)
@@ -162,11 +197,16 @@ def encode_corpus(
     metadata = table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest.root)
     sample_rate, latent_shape = metadata["sample_rate"], metadata["latent_shape"]
     tracks_df = manifest.tracks.reset_index(drop=True)
-    writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
-    stale = writer.done_tracks - set(tracks_df["track_id"].astype(str))
+    stamps = file_stamps(manifest.root, tracks_df)
+    writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume, stamps=stamps)
+    ids = set(tracks_df["track_id"].astype(str))
+    stale = (writer.done_tracks | writer.changed_tracks) - ids
     if stale:  # the corpus changed since the interrupted run: its parts cannot be reused
         log(f"{out.name}: the interrupted encode holds {len(stale)} tracks no longer in the corpus; starting over")
-        writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=False)
+        writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=False, stamps=stamps)
+    elif writer.changed_tracks:
+        again = f" (and {len(writer.dropped_tracks)} tracks flushed after them)" if writer.dropped_tracks else ""
+        log(f"resuming {out.name}: re-encoding {len(writer.changed_tracks)} changed files{again}")
     for p in manifest.problems.to_dict("records"):
         writer.add_problem(p["path"], f"skipped when the corpus was scanned: {p['reason']}")
     todo = [r for r in tracks_df.to_dict("records") if str(r["track_id"]) not in writer.done_tracks]
@@ -175,7 +215,7 @@ def encode_corpus(
     dataset = TrackDataset(todo, manifest.root, sample_rate, seconds, cache=cache)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=int(workers),
                                          collate_fn=_identity, persistent_workers=False)
-    started, audio_s, last_flush = time.perf_counter(), 0.0, time.perf_counter()
+    started, audio_s, last_flush = time.perf_counter(), 0.0, time.perf_counter()  # this run's, for speed
     bar = tqdm(total=len(todo), desc=f"encode {metadata['model']}", unit="track",
                disable=None if progress else True, file=sys.stderr)
     pending: list[TrackItem] = []
@@ -235,7 +275,7 @@ def encode_corpus(
         writer.abort()
         raise
     bar.close()
-    return writer.close(elapsed_s=round(time.perf_counter() - started, 3), audio_s=round(audio_s, 3))
+    return writer.close()  # audio_s and elapsed_s: summed over every run that wrote the table
 
 
-__all__ = ["TrackDataset", "TrackItem", "checkpoint_segment_seconds", "encode_corpus"]
+__all__ = ["TrackDataset", "TrackItem", "checkpoint_segment_seconds", "encode_corpus", "file_stamps"]

@@ -181,6 +181,10 @@ class LatentTableWriter:
     a skipped file. ``close()`` writes the final file atomically (``complete: true``) and removes
     the partial folder. With ``resume=True`` parts left by an interrupted writer with the same
     model, checkpoint and segmenting are kept and their tracks are in ``done_tracks``.
+    ``stamps`` (track id -> a file stamp such as ``"size:mtime_ns"``) are stored with each part;
+    on resume, a track whose stamp changed is in ``changed_tracks`` and the parts from the first
+    one holding it are dropped (re-encoded, keeping the row order of an uninterrupted run).
+    ``audio_s`` and ``elapsed_s`` in the final metadata count every run that wrote the table.
     Used as a context manager, an exception flushes the whole tracks buffered so far and leaves the
     partial folder for a later resume.
     """
@@ -193,8 +197,15 @@ class LatentTableWriter:
         metadata: Mapping[str, Any],
         row_group_rows: int = 2048,
         resume: bool = True,
+        stamps: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.stamps = dict(stamps) if stamps is not None else None
+        self.changed_tracks: set[str] = set()
+        self.dropped_tracks: set[str] = set()
+        self.audio_s = 0.0
+        self._elapsed_before = 0.0
+        self._started = time.perf_counter()
         self.metadata = base_metadata(**dict(metadata))
         missing = [k for k in ("model", "latent_shape", "sample_rate", "segment_samples") if k not in self.metadata]
         if missing:
@@ -217,6 +228,11 @@ class LatentTableWriter:
 
     # -- partial folder
     def _open_partial(self, resume: bool) -> None:
+        from musiclatent.fileio import remove_stale
+
+        remove_stale(self.path.parent, f".{self.path.name}.tmp")  # left by a kill while closing
+        if self.partial.exists():
+            remove_stale(self.partial, ".part-*.tmp")
         if self.partial.exists() and resume:
             parts = sorted(self.partial.glob("part-*.parquet"))
             try:
@@ -228,15 +244,37 @@ class LatentTableWriter:
                 for m in metas
             )
             if same:
-                for part in parts:
-                    ids = pq.read_table(part, columns=["track_id"]).column("track_id").to_pylist()
-                    self.done_tracks.update(ids)
-                    self.rows_written += len(ids)
-                self._parts = parts
+                self._keep_parts(parts, metas)
                 return
         if self.partial.exists():
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True)
+
+    def _keep_parts(self, parts: list[Path], metas: list[dict[str, Any]]) -> None:
+        """Resume from ``parts``, up to the first holding a track whose file changed since."""
+        for n, (part, meta) in enumerate(zip(parts, metas, strict=True)):
+            cols = pq.read_table(part, columns=["track_id", "duration_s"])
+            ids = cols.column("track_id").to_pylist()
+            if self.stamps is not None:
+                stored = meta.get("track_stamps") or {}
+                if any(stored.get(t) != self.stamps.get(t) for t in ids):
+                    for later, later_meta in zip(parts[n:], metas[n:], strict=True):
+                        stored = later_meta.get("track_stamps") or {}
+                        for t in pq.read_table(later, columns=["track_id"]).column(0).to_pylist():
+                            changed = stored.get(t) != self.stamps.get(t)
+                            (self.changed_tracks if changed else self.dropped_tracks).add(t)
+                        later.unlink()
+                    return
+            self.done_tracks.update(ids)
+            self.rows_written += len(ids)
+            self.audio_s += float(np.sum(cols.column("duration_s").to_numpy(), dtype=np.float64))
+            self._elapsed_before = max(self._elapsed_before, float(meta.get("elapsed_s") or 0.0))
+            self._parts.append(part)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds spent writing this table, over every run that resumed it."""
+        return self._elapsed_before + time.perf_counter() - self._started
 
     @property
     def resumed(self) -> bool:
@@ -281,7 +319,9 @@ class LatentTableWriter:
         if not self._buffered:
             return
         table = self._buffer_table()
-        meta = {**self.metadata, "complete": False}
+        meta = {**self.metadata, "complete": False, "elapsed_s": round(self.elapsed_s, 3)}
+        if self.stamps is not None:
+            meta["track_stamps"] = {t: self.stamps.get(t) for t in dict.fromkeys(table.column("track_id").to_pylist())}
         table = table.replace_schema_metadata(table_schema(self.dim, meta).metadata)
         part = self.partial / f"part-{len(self._parts):06d}.parquet"
         tmp = part.with_name(f".{part.name}.tmp")
@@ -295,6 +335,7 @@ class LatentTableWriter:
         self._parts.append(part)
         self.done_tracks.update(table.column("track_id").to_pylist())
         self.rows_written += len(table)
+        self.audio_s += float(np.sum(table.column("duration_s").to_numpy(), dtype=np.float64))
         self._buffer.clear()
         self._buffered = 0
 
@@ -303,7 +344,8 @@ class LatentTableWriter:
         if self._closed:
             return self.path
         self.flush()
-        meta = {**self.metadata, **metadata_updates, "problems": self.problems, "complete": True}
+        totals = {"audio_s": round(self.audio_s, 3), "elapsed_s": round(self.elapsed_s, 3)}
+        meta = {**self.metadata, **totals, **metadata_updates, "problems": self.problems, "complete": True}
         meta["num_rows"] = self.rows_written
         schema = table_schema(self.dim, meta)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -470,18 +512,57 @@ class LatentTable:
                 f"{where}: latents have {latent_type.list_size} values but latent_shape {shape} says "
                 f"{self.latent_dim}; encode the corpus again"
             )
+        self._check_null_statistics()
         if deep:
+            keys = []
             for f in self.files:
                 try:
                     pf = pq.ParquetFile(f, page_checksum_verification=True)
                     other = pf.schema_arrow
                     for i in range(pf.num_row_groups):
-                        pf.read_row_group(i)  # every page of every column: checksums verified
+                        group = pf.read_row_group(i)  # every page of every column: checksums verified
+                        self._check_rows(f, group)
+                        keys.append(group.select(["track_id", "segment"]))
                 except (pa.ArrowException, OSError) as exc:
                     raise LatentTableError(f"{f}: corrupt Parquet ({type(exc).__name__}); encode the corpus again") from None
                 if not other.remove_metadata().equals(self.schema.remove_metadata()):
                     raise LatentTableError(f"{f}: schema differs from the table's first part; encode again")
+            if keys:
+                _refuse_duplicates(self.path, pa.concat_tables(keys).to_pandas())
         return self
+
+    _REQUIRED_VALUES = ("track_id", "path", "split", "segment", "start_s", "duration_s", "latent")
+
+    def _check_null_statistics(self) -> None:
+        """Refuse missing values in required columns where the footers' statistics show them (cheap)."""
+        for f in self.files:
+            try:
+                meta = pq.ParquetFile(f).metadata
+            except (pa.ArrowException, OSError):
+                continue  # a deep validate or the first read reports the damage
+            names = [meta.schema.column(j).path.split(".")[0] for j in range(meta.num_columns)]
+            for i in range(meta.num_row_groups):
+                group = meta.row_group(i)
+                for j, name in enumerate(names):
+                    stats = group.column(j).statistics
+                    if name in self._REQUIRED_VALUES and stats is not None and stats.has_null_count \
+                            and stats.null_count:
+                        raise LatentTableError(
+                            f"{f}: {stats.null_count} rows have no {name}; not a table `musiclatent encode` "
+                            "wrote, encode the corpus again")
+
+    def _check_rows(self, f: Path, group: pa.Table) -> None:
+        """One row group's values: no missing required value, finite latents."""
+        for name in self._REQUIRED_VALUES:
+            if group.column(name).null_count:
+                raise LatentTableError(
+                    f"{f}: {group.column(name).null_count} rows have no {name}; encode the corpus again")
+        flat = fixed_list_to_numpy(group.column("latent"), self.latent_dim)
+        bad = int(np.count_nonzero(~np.isfinite(flat).all(axis=1)))
+        if bad:
+            raise LatentTableError(
+                f"{f}: {bad} rows hold NaN or infinite latents; analyses skip them, but re-encode the corpus "
+                "(normalise the audio of those tracks)")
 
     # -- properties
     @property
@@ -541,13 +622,23 @@ class LatentTable:
             return df
         return table.to_pandas()
 
+    def _checked_rows(self, columns: Sequence[str]):
+        """Segment rows of ``columns`` (plus ``segment``): a missing track id or a duplicated
+        ``(track_id, segment)`` is refused with one line and a count (never silently merged)."""
+        df = self.segments(columns=list(dict.fromkeys([*columns, "track_id", "segment"])))
+        missing = int(df["track_id"].isna().sum())
+        if missing:
+            raise LatentTableError(f"{self.path}: {missing} rows have no track_id; encode the corpus again")
+        _refuse_duplicates(self.path, df)
+        return df
+
     def track_ids(self) -> list[str]:
         """Track ids in table order, each once."""
         return self.tracks()["track_id"].tolist()
 
     def tracks(self):
         """One row per track: track_id, path, label, split, n_segments, duration_s (table order)."""
-        df = self.segments(columns=["track_id", "path", "label", "split", "duration_s"])
+        df = self._checked_rows(["track_id", "path", "label", "split", "duration_s"])
         if df.empty:
             import pandas as pd
 
@@ -619,11 +710,26 @@ class LatentTable:
             counts += np.bincount(idx, minlength=len(index))
         means = sums / np.maximum(counts, 1)[:, None]
         vectors = finish_pooling(means, pooling)
+        finite = np.isfinite(vectors).all(axis=1)
+        skipped = int(len(finite) - np.count_nonzero(finite))
+        if skipped:  # a segment with NaN/Inf latents (a table encode did not write): leave its track out
+            vectors, tracks = vectors[finite], tracks[finite].reset_index(drop=True)
         tracks.attrs["pooling"] = pooling
+        tracks.attrs["skipped_nonfinite"] = skipped
         return np.ascontiguousarray(vectors, dtype=np.float32), tracks
 
     def __repr__(self) -> str:
         return f"LatentTable({str(self.path)!r}, model={self.model!r}, latent_shape={self.latent_shape})"
+
+
+def _refuse_duplicates(where: Path, rows) -> None:
+    """One line with the count when ``rows`` repeat a ``(track_id, segment)``."""
+    dup = rows.duplicated(["track_id", "segment"])
+    if dup.any():
+        first = rows.loc[dup, "track_id"].iloc[0]
+        raise LatentTableError(
+            f"{where}: {int(dup.sum())} duplicate rows (same track_id and segment, e.g. {first!r}); "
+            "the table was merged or written twice, encode the corpus again")
 
 
 def open_table(path: str | os.PathLike) -> LatentTable:

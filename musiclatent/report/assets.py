@@ -15,7 +15,14 @@ import functools
 import hashlib
 from pathlib import Path
 
-from musiclatent.fileio import atomic_path, atomic_write_text, inside, safe_name
+from musiclatent.fileio import (
+    CorpusPathError,
+    atomic_path,
+    atomic_write_text,
+    corpus_file,
+    inside,
+    safe_name,
+)
 
 VENDOR_JS = "vendor/vega-bundle.js"
 DEFAULT_PREVIEW_SECONDS = 10.0
@@ -113,8 +120,10 @@ class AudioStore:
         if corpus_root is None or not path:
             self._by_key[key] = None
             return None
-        parts = Path(str(path).replace("\\", "/"))
-        if parts.is_absolute() or ".." in parts.parts:  # a shared table's path climbing out of the corpus
+        try:  # a shared table's path climbing out of the corpus (or a root of /) gets no preview
+            source = corpus_file(corpus_root, str(path))
+        except CorpusPathError as exc:
+            self.problems.append(f"{track_id}: no preview ({exc})")
             self._by_key[key] = None
             return None
-        return self.add(Path(corpus_root) / parts, "tracks", track_id, self.preview_seconds)
+        return self.add(source, "tracks", track_id, self.preview_seconds)

@@ -36,8 +36,11 @@ from musiclatent.fileio import (
     atomic_write_json,
     atomic_write_text,
     foreign_folder,
+    held,
     inside,
+    remove_stale,
     safe_name,
+    staged_naming,
     swap_folder,
 )
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
@@ -93,10 +96,15 @@ def _resolve_table(workspace, table: str | os.PathLike | None, analyses: dict[st
 
 
 def _corpus_root(workspace, meta: dict[str, Any]) -> Path | None:
+    from musiclatent.fileio import CorpusPathError, corpus_root
+
     for key in ("corpus_root", "corpus"):
         root = meta.get(key)
         if root and Path(root).is_dir():
-            return Path(root)
+            try:  # a shared table claiming "/" as its corpus would preview any file: refused
+                return corpus_root(root)
+            except CorpusPathError:
+                continue
     if workspace is not None:
         with contextlib.suppress(Exception):
             root = workspace.corpus()
@@ -203,11 +211,13 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     corpus = _corpus_root(workspace, meta)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(out.parent, f".{out.name}.*.tmp")  # staging folders of killed builds
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
-        _readable(staging)
-        swap_folder(staging, out)
+        with held(staging), staged_naming(out, staging):  # errors name the report's files, not staging's
+            _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
+            _readable(staging)
+            swap_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from musiclatent.fileio import atomic_write_text
+from musiclatent.fileio import atomic_write_text, naming
 
 STATE_VERSION = 1
 
@@ -68,11 +68,12 @@ class MetricsLog:
         self.path = Path(path)
 
     def append(self, row: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, sort_keys=True, default=float) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        with naming(self.path):  # fsync's error names no file: name the log
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, sort_keys=True, default=float) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
 
     def rewrite(self, rows: list[dict[str, Any]]) -> None:
         """Replace the file with ``rows`` (on resume: the history up to the resumed epoch)."""
