@@ -137,3 +137,14 @@ def test_exclusive_refuses_a_second_holder_in_the_same_process(tmp_path):
                 pass
     with exclusive(target):  # released on exit
         assert is_locked(target)
+
+
+def test_the_ray_engine_takes_the_same_lock(tmp_path):
+    """A Ray encode of a table that a local encode is writing refuses at once (before Ray starts)."""
+    from musiclatent.latents.ray_engine import encode_corpus_ray
+
+    out = tmp_path / "t.parquet"
+    with exclusive(out, "another `musiclatent encode`"):
+        with pytest.raises(BusyError, match=rf"pid {os.getpid()}"):
+            encode_corpus_ray(checkpoint=tmp_path / "none.safetensors", manifest=tmp_path / "none", out=out)
+    assert not out.exists()

@@ -219,7 +219,22 @@ def encode_corpus_ray(
     1 when the cluster has GPUs, else 0); ``address``: an existing cluster ("auto",
     "ray://head:10001"), else the running Ray or a local one with ``concurrency * cpus_per_actor``
     CPUs. Unreadable files are skipped and listed in ``problems``. Returns ``out``.
+
+    Like ``encode_corpus``, one encode at a time writes a table (the same lock, local or Ray): a
+    second one on the same ``out`` raises ``BusyError`` naming the first one's pid.
     """
+    from musiclatent.fileio import exclusive
+
+    with exclusive(Path(out).expanduser(), "another `musiclatent encode`"):
+        return _encode_ray_locked(
+            checkpoint=checkpoint, manifest=manifest, out=out, batch_size=batch_size,
+            segment_seconds=segment_seconds, concurrency=concurrency, tracks_per_task=tracks_per_task,
+            num_gpus=num_gpus, cpus_per_actor=cpus_per_actor, address=address, resume=resume,
+            progress=progress, row_group_rows=row_group_rows, log=log)
+
+
+def _encode_ray_locked(*, checkpoint, manifest, out, batch_size, segment_seconds, concurrency, tracks_per_task,
+                       num_gpus, cpus_per_actor, address, resume, progress, row_group_rows, log) -> Path:
     from tqdm.auto import tqdm
 
     from musiclatent.checkpoint import load_checkpoint
