@@ -217,3 +217,24 @@ def test_failed_export_leaves_the_previous_file(tmp_path, monkeypatch):
         export_table(path, fmt="parquet", workspace=ws)
     assert first.path.read_bytes() == before
     assert sorted(p.name for p in first.path.parent.iterdir()) == [first.path.name]
+
+
+def test_spotlight_loads_the_export(tmp_path):
+    """The real Renumics Spotlight (in its own environment: .ci/run builds it from
+    .ci/spotlight-constraints.txt) builds its data store from the export, embedding and audio included."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    python = os.environ.get("MUSICLATENT_SPOTLIGHT_PYTHON")
+    if not python:
+        pytest.skip("set MUSICLATENT_SPOTLIGHT_PYTHON to a Python with renumics-spotlight (.ci/run does)")
+    ws, path = make_workspace(tmp_path, with_audio=True)
+    result = export_table(path, fmt="spotlight", workspace=ws)
+    script = Path(__file__).resolve().parents[1] / "examples" / "check_spotlight_export.py"
+    proc = subprocess.run([python, str(script), str(result.path), "latent_meanstd"], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"ok: {N_TRACKS} rows, latent_meanstd has {2 * C} values" in proc.stdout
+    assert sys.executable != python
