@@ -18,7 +18,7 @@ import numpy as np
 
 EXACT_MAX_ROWS = 20_000  # ``auto``: exact search up to this many rows, the ANN index above
 INDEXES = ("auto", "exact", "ann")
-NPROBE = 24              # cells scanned per query (recall/time trade-off, measured at 100k x 256)
+NPROBE = 16              # cells scanned per query (recall/time trade-off, measured at 100k x 256)
 CELLS_PER_SQRT = 1.6     # nlist = 1.6 * sqrt(n) cells (512 at 100k rows)
 TRAIN_PER_CELL = 40      # k-means is trained on 40 rows per cell (a seeded sample)
 INSTALL_HINT = "pip install faiss-cpu (or the extra: pip install \"musiclatent[ann]\")"
