@@ -42,3 +42,8 @@ def test_dims_section_in_the_report(tmp_path):
     summary = json.loads((ws.root / "analyses" / "dims" / "index.json").read_text())["summary"]
     assert f"<b>{summary['dims_99']}</b> hold 99%" in page
     assert page.index('id="sec-dims"') > page.index('id="sec-probe"')
+    # a second model's table, in its own folder: its own section with its own headline
+    other = write_synthetic_table(tmp_path / "t2.parquet", n_tracks=12, latent_shape=(6, 4), seed=1)
+    run_analysis("dims", table=other, out_dir=ws.root / "analyses" / "dims-other", formats=("html",))
+    page = build_report(ws, preview_seconds=0).read_text()
+    assert 'id="sec-dims-other"' in page and "Of 6 latent channels" in page and "Of 4 latent channels" in page

@@ -262,7 +262,7 @@ def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra
     special, skip_tables = "", ()
     if name == "probe":
         extra_top = _probe_headline(out) + extra_top
-    if name == "dims":
+    if out.meta.get("analysis", name) == "dims":  # also dims-<model> folders (one per table)
         extra_top = _dims_headline(out) + extra_top
     if name == "neighbors":
         special, skip_tables = _neighbors_view(out, sc)
