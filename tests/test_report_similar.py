@@ -47,3 +47,23 @@ def test_dims_section_in_the_report(tmp_path):
     run_analysis("dims", table=other, out_dir=ws.root / "analyses" / "dims-other", formats=("html",))
     page = build_report(ws, preview_seconds=0).read_text()
     assert 'id="sec-dims-other"' in page and "Of 6 latent channels" in page and "Of 4 latent channels" in page
+
+
+def test_query_results_are_playable_and_escaped(tmp_path):
+    import pandas as pd
+
+    ws, tracks = make_workspace(tmp_path)
+    folder = ws.root / "analyses" / "neighbors"
+    index = json.loads((folder / "index.json").read_text())
+    rows = [{"query": "<i>mine</i>.wav", "rank": r, "neighbor_id": tracks[r]["track_id"],
+             "neighbor_label": tracks[r]["label"], "neighbor_path": tracks[r]["path"], "distance": 0.01 * r}
+            for r in (1, 2)]
+    pd.DataFrame(rows).to_csv(folder / "query_neighbors.csv", index=False)
+    index["outputs"].append({"kind": "table", "name": "query_neighbors", "rows": 2,
+                             "columns": list(rows[0]), "files": {"csv": "query_neighbors.csv"}})
+    (folder / "index.json").write_text(json.dumps(index))
+    page = build_report(ws, preview_seconds=0.5).read_text()
+    block = page.split("<h4>Your queries</h4>")[1].split("</ul>")[0]
+    assert "&lt;i&gt;mine&lt;/i&gt;.wav" in block and "<i>" not in block
+    assert block.count('class="play"') == 2  # the neighbours have previews: play buttons
+    assert f'data-track="{tracks[1]["track_id"]}"' in block

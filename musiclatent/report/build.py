@@ -280,7 +280,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
             after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
         if name == "neighbors":
-            after = similar.panel(out, workspace_root, table_path)
+            after = similar.panel(out, workspace_root, table_path, sc)
         parts.append(section(out, sc, extra_top=extra, extra_after_charts=after))
 
     poolings = sorted({str(o.meta["pooling"]) for o in analyses.values() if o.meta.get("pooling")})
