@@ -97,5 +97,20 @@ def test_report_in_chromium(tmp_path, browser_page):
     buttons.nth(len(tracks) - 1).click()
     page.wait_for_function("id => document.getElementById('player').getAttribute('data-track') === id", arg=other)
 
+    # "songs like this": the clicked map point set the panel; picking a track by id changes it
+    assert page.locator("#like-track").inner_text().find(target["track_id"]) >= 0
+    pick = tracks[4]
+    page.fill("#like-input", pick["track_id"])
+    page.press("#like-input", "Enter")
+    panel = page.locator("#like-neighbors button.play")
+    assert panel.count() == 2
+    assert [panel.nth(i).get_attribute("data-track") for i in range(2)] == [
+        tracks[5]["track_id"], tracks[6]["track_id"]]
+    panel.nth(1).click()
+    page.wait_for_function("id => document.getElementById('player').getAttribute('data-track') === id",
+                           arg=tracks[6]["track_id"])
+    assert "--query YOUR_SONG.wav" in page.locator("#query-cmd").inner_text()
+    assert page.locator("#like-tracks option").count() == len(tracks)
+
     errors = [entry for entry in log if entry[0] in ("error", "pageerror", "dialog", "request")]
     assert errors == [], errors

@@ -15,8 +15,11 @@ DISTANCES_PER_CHUNK = 50_000_000  # query x corpus scores held at once (200 MB o
 
 
 def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
-            exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            exclude_self: bool = False, index: str = "exact", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(distances[q, k], indices[q, k])`` of the ``k`` nearest rows of ``X`` to each row of ``Q``.
+
+    ``index="ann"``: the approximate FAISS index of :mod:`musiclatent.analyses.ann` (same result
+    types, deterministic for a ``seed``); ``"exact"`` (the default) is the brute force below.
 
     Exact brute force in memory-bounded chunks of queries (a matrix product and a top-k in torch,
     several times faster than numpy's argpartition). Cosine: 1 - cosine similarity; euclidean: L2.
@@ -27,6 +30,12 @@ def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
 
     if metric not in ("cosine", "euclidean"):
         raise AnalysisError(f"unknown metric {metric!r}; use cosine or euclidean")
+    if index == "ann":
+        from musiclatent.analyses.ann import ann_nearest
+
+        return ann_nearest(X, Q, k, metric, exclude_self=exclude_self, seed=seed)
+    if index != "exact":
+        raise AnalysisError(f"unknown index {index!r}; use exact or ann")
     Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     Qt = torch.from_numpy(np.ascontiguousarray(Q, dtype=np.float32))
     if metric == "cosine":
@@ -71,7 +80,7 @@ def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
     return np.maximum(dist, 0.0), idx
 
 
-def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = ()) -> AnalysisResult:
+def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = (), index: str = "auto") -> AnalysisResult:
     """Nearest neighbours of every track; ``query`` audio files are encoded and searched too."""
     import pandas as pd
 
@@ -81,7 +90,13 @@ def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = ()) -> AnalysisR
     kk = int(min(max(1, k), len(X) - 1))
     if kk != k:
         notes.append(f"k clipped from {k} to {kk} (the table has {len(X)} tracks)")
-    dist, idx = nearest(X, X, kk, metric, exclude_self=True)
+    from musiclatent.analyses.ann import describe, resolve_index
+
+    used, index_note = resolve_index(index, len(X))
+    if index_note:
+        notes.append(index_note)
+    dist, idx = nearest(X, X, kk, metric, exclude_self=True, index=used, seed=ctx.seed)
+    index_text = describe(len(X)) if used == "ann" else "exact search"
     labels = ctx.labels()
     ids = tracks["track_id"].astype(str).to_numpy()
     paths = tracks["path"].astype(str).to_numpy()
@@ -94,17 +109,17 @@ def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = ()) -> AnalysisR
     })
     skip = label_skip_reason(labels, f"precision@{kk}")
     notes.extend([skip] if skip else [note for note in (unlabelled_note(labels),) if note])
-    summary = {"n_tracks": n, "k": kk, "metric": metric}
+    summary = {"n_tracks": n, "k": kk, "metric": metric, "index": used, "index_detail": index_text}
     result = AnalysisResult(summary=summary, tables={"neighbors": table}, notes=notes)
     if not skip:
         table["same_label"] = table["label"] == table["neighbor_label"]
-        _precision(ctx, result, labels, idx, kk, metric)
+        _precision(ctx, result, labels, idx, kk, metric, index_text)
     if query:
         _search_queries(ctx, result, X, query, kk, metric, ids, labels, paths)
     return result
 
 
-def _precision(ctx, result: AnalysisResult, labels, idx, kk: int, metric: str) -> None:
+def _precision(ctx, result: AnalysisResult, labels, idx, kk: int, metric: str, index_text: str) -> None:
     """Precision@k by genre (with chance): the table, the chart and the summary scores."""
     import pandas as pd
 
@@ -115,7 +130,7 @@ def _precision(ctx, result: AnalysisResult, labels, idx, kk: int, metric: str) -
                          for g, v in by_label.items()])
     altair = alt()
     bars = altair.Chart(prec, title=title(ctx, f"Precision@{kk}: neighbours sharing the genre",
-                                          f"metric={metric}, chance={chance:.2f}")).mark_bar().encode(
+                                          f"metric={metric}, chance={chance:.2f}, {index_text}")).mark_bar().encode(
         x=altair.X("genre:N", title="genre", sort=None),
         y=altair.Y("precision:Q", title=f"precision@{kk}", scale=altair.Scale(domain=[0, 1])),
         color=altair.condition(altair.datum.genre == "overall", altair.value("#333"), altair.value("#4c78a8")),

@@ -1,5 +1,10 @@
 """``probe``: how much genre the track vectors carry (a linear classifier, cross-validated),
-beside the same classifier on an MFCC baseline computed from the same audio, and chance."""
+beside the same classifier on an MFCC baseline computed from the same audio, and chance.
+
+Large tables are bounded: above ``fit_sample`` labelled tracks (default 20 000) the cross-validation
+(and the MFCC baseline, which reads audio) runs on a seeded sample of that many tracks, stratified
+by label; the summary, a note and the chart titles say so.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +45,26 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
             "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
-def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
+FIT_SAMPLE = 20_000
+
+
+def sample_rows(y: np.ndarray, fit_sample: int, seed: int) -> np.ndarray:
+    """Sorted row numbers: all, or a seeded sample of ``fit_sample`` stratified by ``y`` when possible."""
+    if fit_sample < 0 or 0 < fit_sample < 4:
+        raise AnalysisError(f"fit_sample must be 0 (every track) or at least 4; got {fit_sample}")
+    if not fit_sample or len(y) <= fit_sample:
+        return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(y))
+    try:
+        picked, _ = train_test_split(rows, train_size=int(fit_sample), stratify=y, random_state=seed)
+    except ValueError:  # a label too rare to stratify: a plain random sample
+        picked = np.random.default_rng(seed).choice(rows, int(fit_sample), replace=False)
+    return np.sort(picked)
+
+
+def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE) -> AnalysisResult:
     """Cross-validated genre probe on latents, on MFCC mean+std, and the chance level."""
     import pandas as pd
     from sklearn.metrics import confusion_matrix
@@ -58,7 +82,13 @@ def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
     notes: list[str] = []
     if (~known).any():
         notes.append(f"{int((~known).sum())} of {len(X)} tracks without a label left out")
-    Xk, yk = X[known], labels[known]
+    rows = np.flatnonzero(known)
+    picked = rows[sample_rows(labels[known], int(fit_sample), int(ctx.seed))]
+    bound = (f"{len(picked)} of {len(rows)} labelled tracks (stratified sample, --fit-sample)"
+             if len(picked) < len(rows) else f"all {len(rows)} labelled tracks")
+    if len(picked) < len(rows):
+        notes.append(f"cross-validated on {bound}")
+    Xk, yk = X[picked], labels[picked]
     pred, k = cross_validate(Xk, yk, folds, ctx.seed)
     latent_scores = scores(yk, pred)
     values, counts = np.unique(yk, return_counts=True)
@@ -66,13 +96,13 @@ def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
     rows = [{"features": "latents", **latent_scores, "tracks": int(len(yk))},
             {"features": "chance (majority class)", "accuracy": chance,
              "macro_f1": float(1.0 / len(values)) if len(values) else float("nan"), "tracks": int(len(yk))}]
-    summary = {"n_tracks": int(len(X)), "n_labelled": int(len(yk)), "n_labels": int(len(values)), "folds": k,
+    summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_labels": int(len(values)), "folds": k,
                "latent_accuracy": latent_scores["accuracy"], "latent_macro_f1": latent_scores["macro_f1"],
-               "chance_accuracy": chance}
+               "chance_accuracy": chance, "fit_sample": int(fit_sample), "bound": bound}
     if baseline:
         from musiclatent.analyses.features import mfcc_matrix
 
-        paths = tracks["path"].astype(str).to_numpy()[known]
+        paths = tracks["path"].astype(str).to_numpy()[picked]
         try:
             M, ok, problems = mfcc_matrix(paths, ctx.read_audio, ctx.sample_rate)
         except AnalysisError as exc:
@@ -98,11 +128,12 @@ def run(ctx, folds: int = 5, baseline: bool = True) -> AnalysisResult:
     altair = alt()
     heat = heatmap(cm_frame, "predicted", "true", "tracks",
                    title(ctx, "Genre probe on latents: confusion matrix",
-                         f"{k}-fold CV, accuracy {latent_scores['accuracy']:.2f}"),
+                         f"{k}-fold CV on {bound}, accuracy {latent_scores['accuracy']:.2f}"),
                    "predicted genre", "true genre", "tracks")
     bars = altair.Chart(table.melt(id_vars=["features", "tracks"], value_vars=["accuracy", "macro_f1"],
                                    var_name="score"),
-                        title=title(ctx, "Genre probe: latents vs MFCC baseline vs chance")).mark_bar().encode(
+                        title=title(ctx, "Genre probe: latents vs MFCC baseline vs chance",
+                                    f"{k}-fold CV on {bound}")).mark_bar().encode(
         x=altair.X("score:N", title=None),
         xOffset="features:N",
         y=altair.Y("value:Q", title="score", scale=altair.Scale(domain=[0, 1])),

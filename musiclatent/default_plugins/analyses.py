@@ -1,4 +1,5 @@
-"""Built-in plugin: the latent-space analyses (pca, umap, cluster, neighbors, interpolate, probe, views).
+"""Built-in plugin: the latent-space analyses (pca, umap, cluster, neighbors, interpolate, probe, views,
+dims).
 
 Registered exactly as a third-party plugin would: specs only, naming the code as import strings,
 so listing analyses (``musiclatent analyze --help``) imports neither sklearn, torch nor umap.
@@ -32,6 +33,9 @@ def register_analyses(register):
             Option(name="min_dist", type="float", default=0.1, minimum=0.0, help="UMAP minimum distance between points."),
             Option(name="metric", type="choice", default="euclidean",
                    choices=("euclidean", "cosine", "manhattan", "correlation"), help="Distance in UMAP."),
+            Option(name="fit_sample", type="int", default=20000,
+                   help="Above this many tracks, fit on a random sample of this many and place the "
+                        "rest with transform (0: fit on every track)."),
         ),
     ))
     register(AnalysisSpec(
@@ -57,6 +61,9 @@ def register_analyses(register):
                    help="Distance between track vectors."),
             Option(name="query", type="path", multiple=True, default=(),
                    help="Audio file to encode with the table's model and search (repeatable)."),
+            Option(name="index", type="choice", default="auto", choices=("auto", "exact", "ann"),
+                   help="Search: exact brute force, the approximate FAISS index (faiss-cpu), or auto "
+                        "(exact up to 20000 tracks, approximate above when FAISS is installed)."),
         ),
     ))
     register(AnalysisSpec(
@@ -84,6 +91,9 @@ def register_analyses(register):
             Option(name="folds", type="int", default=5, minimum=2, help="Cross-validation folds (clipped to the smallest class)."),
             Option(name="baseline", type="bool", default=True,
                    help="Also score MFCC mean+std features read from the corpus audio."),
+            Option(name="fit_sample", type="int", default=20000,
+                   help="Above this many labelled tracks, cross-validate on a stratified random sample "
+                        "of this many (0: every track)."),
         ),
     ))
     register(AnalysisSpec(
@@ -96,4 +106,10 @@ def register_analyses(register):
                    help="Track id to show (repeatable; default: the first test track)."),
             Option(name="seconds", type="float", default=10.0, minimum=0.01, help="Seconds of each track to show."),
         ),
+    ))
+    register(AnalysisSpec(
+        name="dims",
+        description="How many latent dimensions the model uses: variance of every latent channel, the PCA "
+                    "explained-variance curve of the latent frames, dimensions for 90/95/99% of it.",
+        run=f"{_PKG}.dims:run",
     ))

@@ -43,6 +43,7 @@ from musiclatent.fileio import (
     staged_naming,
     swap_folder,
 )
+from musiclatent.report import similar
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
 from musiclatent.report.collect import AnalysisOutputs, read_analyses, stale_reason
 from musiclatent.report.sections import (
@@ -215,7 +216,8 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         with held(staging), staged_naming(out, staging):  # errors name the report's files, not staging's
-            _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews)
+            _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews,
+                        workspace_root=getattr(workspace, "root", None))
             _readable(staging)
             swap_folder(staging, out)
     except BaseException:
@@ -225,7 +227,8 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
 
 
 def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, table_path: Path | None,
-                meta: dict[str, Any], corpus: Path | None, preview_seconds: float, max_previews: int) -> None:
+                meta: dict[str, Any], corpus: Path | None, preview_seconds: float, max_previews: int,
+                workspace_root: Path | None = None) -> None:
     store = AudioStore(folder, preview_seconds)
     charts: dict[str, dict] = {}
     copied: dict[tuple[str, str], str] = {}
@@ -292,6 +295,8 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
                     extra = f'<figure class="chart"><div id="{chart_id}" class="vega"></div></figure>'
             after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
+        if name == "neighbors":
+            after = similar.panel(out, workspace_root, table_path, sc)
         parts.append(section(out, sc, extra_top=extra, extra_after_charts=after, stale=stale.get(name)))
 
     poolings = sorted({str(o.meta["pooling"]) for o in analyses.values() if o.meta.get("pooling")})

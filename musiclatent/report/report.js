@@ -48,11 +48,7 @@
     return button;
   }
 
-  function showNeighbors(trackId) {
-    var box = document.getElementById("clicked");
-    if (!box) return;
-    document.getElementById("clicked-track").textContent = trackId;
-    var list = document.getElementById("clicked-neighbors");
+  function fillNeighbors(list, trackId) {
     while (list.firstChild) list.removeChild(list.firstChild);
     var nbs = data.neighbors[trackId] || [];
     if (!nbs.length) {
@@ -67,8 +63,48 @@
       li.appendChild(trackButton(nb[0], nb[1] === null ? "" : "d=" + Number(nb[1]).toPrecision(3)));
       list.appendChild(li);
     });
+  }
+
+  function showNeighbors(trackId) {
+    var box = document.getElementById("clicked");
+    if (!box) return;
+    document.getElementById("clicked-track").textContent = trackId;
+    fillNeighbors(document.getElementById("clicked-neighbors"), trackId);
     box.hidden = false;
   }
+
+  // "Songs like this": any track's precomputed nearest tracks, picked by id
+  function showLike(trackId) {
+    var box = document.getElementById("like-panel");
+    if (!box || !Object.prototype.hasOwnProperty.call(data.neighbors, trackId)) return false;
+    var head = document.getElementById("like-track");
+    while (head.firstChild) head.removeChild(head.firstChild);
+    head.appendChild(trackButton(trackId));
+    fillNeighbors(document.getElementById("like-neighbors"), trackId);
+    box.hidden = false;
+    state.likeTrack = trackId;
+    return true;
+  }
+
+  (function setupLike() {
+    var input = document.getElementById("like-input");
+    var options = document.getElementById("like-tracks");
+    if (!input || !options) return;
+    var ids = Object.keys(data.neighbors);
+    var limit = Number(options.getAttribute("data-limit")) || ids.length;
+    ids.slice(0, limit).forEach(function (id) {
+      var option = document.createElement("option");
+      option.value = id;
+      options.appendChild(option);
+    });
+    var count = document.getElementById("like-count");
+    var k = ids.length ? data.neighbors[ids[0]].length : 0;
+    count.textContent = ids.length ? ids.length + " tracks, " + k + " nearest each" : "no neighbours computed";
+    function pick() { if (showLike(input.value.trim())) input.classList.remove("unknown"); else input.classList.add("unknown"); }
+    input.addEventListener("change", pick);
+    input.addEventListener("keydown", function (event) { if (event.key === "Enter") pick(); });
+    if (ids.length) showLike(ids[0]);
+  })();
 
   function playTrack(trackId) {
     var info = data.tracks[trackId];
@@ -76,6 +112,7 @@
     state.lastTrack = trackId;
     play(info ? info.audio : null, title, trackId);
     showNeighbors(trackId);
+    showLike(trackId);
   }
 
   document.addEventListener("click", function (event) {

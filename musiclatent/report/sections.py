@@ -17,7 +17,7 @@ from typing import Any
 from musiclatent.report.collect import AnalysisOutputs
 
 CORE = ("umap", "cluster", "neighbors", "interpolate", "probe")
-ORDER = ("umap", "pca", "cluster", "neighbors", "interpolate", "probe", "views")
+ORDER = ("umap", "pca", "cluster", "neighbors", "interpolate", "probe", "dims", "views")
 TITLES = {
     "umap": "UMAP map: click a point to hear the track",
     "pca": "PCA projection",
@@ -26,6 +26,7 @@ TITLES = {
     "interpolate": "Interpolations and genre centroids",
     "probe": "Genre probe: how much genre the latents carry",
     "views": "Track views: original and reconstruction",
+    "dims": "Latent dimensions in use",
 }
 HOW_TO = {
     "umap": "musiclatent analyze umap",
@@ -244,6 +245,16 @@ def _probe_headline(out: AnalysisOutputs) -> str:
             f'MFCC mean+std baseline: {pair("mfcc_accuracy", "mfcc_macro_f1")}{chance}</p>')
 
 
+def _dims_headline(out: AnalysisOutputs) -> str:
+    """How many of the latent channels hold 90/95/99% of the variance, in one line."""
+    m = out.metrics
+    if not isinstance(m.get("channels"), int):
+        return ""
+    held = [f"<b>{e(m[f'dims_{p}'])}</b> hold {p}%" for p in (90, 95, 99) if isinstance(m.get(f"dims_{p}"), int)]
+    return (f'<p class="headline">Of {e(m["channels"])} latent channels, principal directions: '
+            f'{", ".join(held)} of the variance.</p>') if held else ""
+
+
 def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "",
             stale: str | None = None) -> str:
     """The HTML of one analysis section; ``stale`` (why it no longer matches the report's table)
@@ -253,6 +264,8 @@ def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra
     special, skip_tables = "", ()
     if name == "probe":
         extra_top = _probe_headline(out) + extra_top
+    if out.meta.get("analysis", name) == "dims":  # also dims-<model> folders (one per table)
+        extra_top = _dims_headline(out) + extra_top
     if name == "neighbors":
         special, skip_tables = _neighbors_view(out, sc)
     notes = "".join(f"<li>{e(n)}</li>" for n in out.notes)
