@@ -189,7 +189,7 @@ def test_probe_fit_sample_is_stratified(tmp_path):
     out = run_analysis("probe", table=table, out_dir=tmp_path / "p", formats=("html",), baseline=False,
                        fit_sample=40)
     index = json.loads((out / "index.json").read_text())
-    assert index["summary"]["n_tracks"] == 40
+    assert index["summary"]["n_tracks"] == 200 and index["summary"]["n_fitted"] == 40
     assert "40 of 200" in index["summary"]["bound"]
     cm = pd.read_csv(out / "confusion_matrix.csv")
     assert sorted(cm.groupby("true")["tracks"].sum()) == [10, 10, 10, 10]  # stratified by genre

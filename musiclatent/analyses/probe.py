@@ -96,7 +96,7 @@ def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE
     rows = [{"features": "latents", **latent_scores, "tracks": int(len(yk))},
             {"features": "chance (majority class)", "accuracy": chance,
              "macro_f1": float(1.0 / len(values)) if len(values) else float("nan"), "tracks": int(len(yk))}]
-    summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_labels": int(len(values)), "folds": k,
+    summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_fitted": int(len(yk)), "n_labels": int(len(values)), "folds": k,
                "latent_accuracy": latent_scores["accuracy"], "latent_macro_f1": latent_scores["macro_f1"],
                "chance_accuracy": chance, "fit_sample": int(fit_sample), "bound": bound}
     if baseline:
