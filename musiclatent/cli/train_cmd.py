@@ -78,26 +78,31 @@ def _common(func):
               help="Learning rate (default: the model's recipe).")
 @_common
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in the run folder at its next epoch.")
+@click.option("--from-pretrained", is_flag=True,
+              help="Start from the weights shipped with musiclatent for --model (fine-tune) instead of "
+                   "a random initialisation.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: <workspace>/runs/<model>).")
 @click.pass_context
 @user_errors
 def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_seconds, loss, device, seed,
-          workers, max_segments, sets, time_budget, no_cache, resume, out):
+          workers, max_segments, sets, time_budget, no_cache, resume, from_pretrained, out):
     """Train an autoencoder on the corpus, with validation after every epoch.
 
     Writes checkpoints (best, last), metrics.jsonl, the reconstruction of one test segment per
     epoch (recon/*.npy and *.wav) and loss/reconstruction charts into the run folder.
     """
+    from musiclatent.checkpoint import pretrained_checkpoint
     from musiclatent.training.trainer import train as run_training
 
+    init_from = pretrained_checkpoint(model) if from_pretrained else None
     try:
         result = run_training(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
                               batch_size=batch_size, eval_batch_size=eval_batch_size,
                               segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
                               seed=seed, workers=workers, max_train_segments=max_segments,
                               config_overrides=_parse_sets(sets), time_budget_s=time_budget,
-                              cache=not no_cache)
+                              cache=not no_cache, init_from=init_from)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None
     if result.status == "already_done":
