@@ -131,8 +131,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     validated, saved and marked ``partial``). ``cache=False`` decodes audio on demand instead of
     using the workspace's decoded-audio cache (slower; for benchmarks). ``init_from`` (a checkpoint
     of the same architecture and config, e.g. the shipped pretrained one) starts a new run from its
-    weights instead of a random initialisation (fine-tuning; ignored when resuming). Raises ``TrainingError`` on a NaN loss, keeping the
-    last good checkpoint.
+    weights instead of a random initialisation (fine-tuning; ignored when resuming). Raises
+    ``TrainingError`` on a NaN loss, keeping the last good checkpoint.
     """
     from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
     from musiclatent.losses import build_loss
