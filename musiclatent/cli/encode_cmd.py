@@ -10,14 +10,12 @@ import click
 
 from musiclatent.cli.common import device_option, user_errors, workspace
 
-
 PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no training needed; "
                    "`musiclatent models` lists which have them).")
 
 
 def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
     """The checkpoint to use and the model's name; says on stderr which run/checkpoint it is."""
-    from musiclatent.checkpoint import pretrained_checkpoint, read_metadata
 
 
 def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
