@@ -4,6 +4,10 @@ A checkpoint is one ``.safetensors`` file: the weights as tensors and, in its st
 a JSON document with the architecture name, its config, the format version, the musiclatent
 version and training metadata (epoch, metrics, ...). Optimiser/scheduler/RNG state for
 ``--resume`` lives beside it in ``<name>.state.pt``, read with ``torch.load(weights_only=True)``.
+
+Pretrained checkpoints ship inside the package, ``musiclatent/pretrained/<model>.safetensors``
+(how they were trained, on what music and under which licences: the README.md beside them);
+``pretrained_checkpoint(name)`` finds one, ``pretrained_models()`` lists them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from musiclatent.fileio import atomic_path, sha256_file
 CHECKPOINT_FORMAT = "musiclatent-checkpoint"
 MAX_PARAMETERS = 500_000_000  # weights a checkpoint may hold (2 GB of float32)
 MAX_CONFIG_INT = 65_536  # architecture config integers are sizes: 1..this (sample_rate: its own range)
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 class CheckpointError(Exception):
@@ -228,3 +233,31 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
             "and plain containers, or is damaged); it is not loaded (objects are never unpickled); "
             "resume from another run or train without --resume"
         ) from None
+
+
+def pretrained_models() -> dict[str, Path]:
+    """The models with weights shipped in the package: ``{name: path}`` (sorted by name)."""
+    if not PRETRAINED_DIR.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(PRETRAINED_DIR.glob("*.safetensors")) if p.is_file()}
+
+
+def pretrained_checkpoint(name: str) -> Path:
+    """The shipped checkpoint of model ``name``; ``CheckpointError`` when there is none."""
+    found = pretrained_models()
+    if name not in found:
+        shipped = ", ".join(found) or "none"
+        raise CheckpointError(
+            f"no pretrained weights for {name!r} (shipped: {shipped}); train it with "
+            f"`musiclatent train --model {name}` and drop --pretrained")
+    return found[name]
+
+
+def find_pretrained(sha256: str | None) -> Path | None:
+    """The shipped checkpoint whose sha256 is ``sha256`` (a table encoded by an older install), if any."""
+    if not sha256:
+        return None
+    for path in pretrained_models().values():
+        if sha256_file(path) == sha256:
+            return path
+    return None

@@ -93,3 +93,27 @@ def test_evaluate_pair_keys_and_shape_errors():
         si_sdr(x, x[..., :-1])
     with pytest.raises(ValueError, match="mono"):
         si_sdr(torch.zeros(1, 2, 10), torch.zeros(1, 2, 10))
+
+
+def test_boundary_energy_ratio_is_one_for_a_smooth_wave_and_large_for_a_seam():
+    from musiclatent.metrics.audio import boundary_energy_ratio
+
+    def tones(t):
+        return 0.3 * torch.sin(2 * math.pi * 55 * t + 1) + 0.2 * torch.sin(2 * math.pi * 82.5 * t + 2)
+
+    t = torch.arange(4 * SR) / SR
+    smooth = tones(t)
+    bounds = [SR, 2 * SR, 3 * SR]
+    assert abs(float(boundary_energy_ratio(smooth, bounds, SR)) - 1.0) < 0.1
+    reset = tones(t % 1.0)  # every 1 s segment starts its tones afresh: a jump at each boundary
+    assert float(boundary_energy_ratio(reset, bounds, SR)) > 3.0
+    # against a reference only the error counts: segments faded out and in over 5 ms at their edges
+    edge = torch.clamp(torch.minimum(t % 1.0, 1.0 - t % 1.0) / 0.005, max=1.0)
+    faded = smooth * edge
+    assert float(boundary_energy_ratio(faded, bounds, SR, ref=smooth)) > 3.0
+    noise = 0.01 * torch.randn(len(t), generator=torch.Generator().manual_seed(0))  # an error without seams
+    assert abs(float(boundary_energy_ratio(faded, bounds, SR, ref=faded + noise)) - 1.0) < 0.2
+    batch = boundary_energy_ratio(torch.stack([smooth, reset]), bounds, SR)
+    assert batch.shape == (2,) and batch[1] > 3 * batch[0]
+    with pytest.raises(ValueError, match="boundaries"):
+        boundary_energy_ratio(smooth, [10 * SR], SR)

@@ -10,11 +10,21 @@ import click
 
 from musiclatent.cli.common import device_option, user_errors, workspace
 
+PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no training needed; "
+                   "`musiclatent models` lists which have them).")
 
-def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None) -> tuple[Path, str]:
+
+def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
     """The checkpoint to use and the model's name; says on stderr which run/checkpoint it is."""
-    from musiclatent.checkpoint import read_metadata
 
+
+def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
+    from musiclatent.checkpoint import pretrained_checkpoint, read_metadata
+
+    if pretrained:
+        if model is None or checkpoint is not None:
+            raise click.UsageError("--pretrained needs --model NAME and no --checkpoint")
+        return pretrained_checkpoint(model), model
     if checkpoint is None:
         if model is None:
             raise click.UsageError("pass --model NAME (its best checkpoint in the workspace) or --checkpoint PATH")
@@ -78,6 +88,7 @@ def _cache_for(ws, manifest, sample_rate: int):
 @click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint file (default: best.safetensors of the newest runs/<model>/run-NNN with one).")
+@click.option("--pretrained", is_flag=True, help=PRETRAINED_HELP)
 @click.option("--data", type=click.Path(exists=True), default=None,
               help="Corpus folder (default: the corpus the workspace remembers).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
@@ -104,7 +115,7 @@ def _cache_for(ws, manifest, sample_rate: int):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @user_errors
-def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, device, workers, resume, engine,
+def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_seconds, device, workers, resume, engine,
            ray_address, concurrency, num_gpus, quiet):
     """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
     from musiclatent.checkpoint import read_metadata
@@ -113,7 +124,7 @@ def encode(ctx, model, checkpoint, data, out, batch_size, segment_seconds, devic
     from musiclatent.latents.table import LatentTable
 
     ws = workspace(ctx)
-    ckpt, name = _checkpoint_and_name(ws, model, checkpoint)
+    ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
     meta = read_metadata(ckpt)
     rate = int(meta.get("sample_rate", 22050))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
@@ -180,6 +191,7 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @click.option("--model", "-m", default=None, help="Model name; its best checkpoint in the workspace is used.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to evaluate (default: best.safetensors of the newest run of --model).")
+@click.option("--pretrained", is_flag=True, help=PRETRAINED_HELP)
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Previous checkpoint to compare with (default: last.safetensors beside best, if it differs).")
 @click.option("--data", type=click.Path(exists=True), default=None,
@@ -196,7 +208,7 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @user_errors
-def evaluate(ctx, model, checkpoint, baseline, data, split, out, segment_seconds, batch_size, max_tracks,
+def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, segment_seconds, batch_size, max_tracks,
              device, quiet):
     """Measure reconstruction (SI-SDR, MR-STFT, log-mel) beside a same-size resampling codec."""
     from musiclatent.checkpoint import read_metadata
@@ -205,7 +217,7 @@ def evaluate(ctx, model, checkpoint, baseline, data, split, out, segment_seconds
     from musiclatent.latents.evaluate import summarize, write_evaluation
 
     ws = workspace(ctx)
-    ckpt, name = _checkpoint_and_name(ws, model, checkpoint)
+    ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
     rate = int(read_metadata(ckpt).get("sample_rate", 22050))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
     df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,

@@ -49,10 +49,13 @@ def plugins(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @user_errors
 def models(seconds, as_json):
-    """List architectures with latent shape, encoding scale and parameter count (builds each model)."""
+    """List architectures with latent shape, encoding scale, parameter count and whether weights
+    ship with musiclatent (``--pretrained``); builds each model."""
+    from musiclatent.checkpoint import pretrained_models
     from musiclatent.model import count_parameters
     from musiclatent.plugins import get_registry
 
+    shipped = pretrained_models()
     rows = []
     for spec in sorted(get_registry().architectures.values(), key=lambda s: s.name):
         model = spec.build()
@@ -63,12 +66,17 @@ def models(seconds, as_json):
             "input_samples": length, "latent_shape": [c, t], "latent_values": c * t,
             "encoding_scale": round(model.encoding_scale(length), 4),
             "parameters": count_parameters(model), "distribution": spec.distribution,
+            "pretrained": spec.name in shipped,
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'model':<14}{'latent (C x T)':>18}{'values':>10}{'scale':>11}{'params':>11}  description")
+    click.echo(f"{'model':<14}{'latent (C x T)':>18}{'values':>10}{'scale':>11}{'params':>11}{'pretrained':>12}"
+               "  description")
     for r in rows:
         shape = f"{r['latent_shape'][0]} x {r['latent_shape'][1]}"
         click.echo(f"{r['name']:<14}{shape:>18}{r['latent_values']:>10}{'1/' + format(r['encoding_scale'], '.4g'):>11}"
-                   f"{r['parameters']:>11,}  {r['description']}")
+                   f"{r['parameters']:>11,}{'yes' if r['pretrained'] else '-':>12}  {r['description']}")
+    if shipped:
+        click.echo("pretrained: weights shipped with musiclatent; use them with "
+                   "`musiclatent encode --model NAME --pretrained`")

@@ -84,27 +84,32 @@ def _common(func):
 @_common
 @click.option("--resume", is_flag=True,
               help="Continue the newest run (or the --out folder) at its next epoch instead of starting a new run.")
+@click.option("--from-pretrained", is_flag=True,
+              help="Start from the weights shipped with musiclatent for --model (fine-tune) instead of "
+                   "a random initialisation.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: a new <workspace>/runs/<model>/run-NNN; earlier runs are kept).")
 @click.option("--overwrite", is_flag=True, help="Let a fresh run replace the run already in the --out folder.")
 @click.pass_context
 @user_errors
 def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_seconds, loss, device, seed,
-          workers, max_segments, sets, time_budget, no_cache, quiet, resume, out, overwrite):
+          workers, max_segments, sets, time_budget, no_cache, quiet, resume, from_pretrained, out, overwrite):
     """Train an autoencoder on the corpus, with validation after every epoch.
 
     Writes checkpoints (best, last), metrics.jsonl, the reconstruction of one test segment per
     epoch (recon/*.npy and *.wav) and loss/reconstruction charts into the run folder.
     """
+    from musiclatent.checkpoint import pretrained_checkpoint
     from musiclatent.training.trainer import train as run_training
 
+    init_from = pretrained_checkpoint(model) if from_pretrained else None
     try:
         result = run_training(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
                               batch_size=batch_size, eval_batch_size=eval_batch_size,
                               segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
                               seed=seed, workers=workers, max_train_segments=max_segments,
                               config_overrides=_parse_sets(sets), time_budget_s=time_budget,
-                              cache=not no_cache, progress=not quiet, overwrite=overwrite,
+                              cache=not no_cache, progress=not quiet, overwrite=overwrite, init_from=init_from,
                               log=_stderr)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from None

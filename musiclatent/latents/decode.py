@@ -3,10 +3,19 @@
 The model is rebuilt from the checkpoint named in the table's metadata, and a checkpoint whose
 sha256 differs from the one the table was encoded with is refused (``CheckpointError``): its
 latents would decode to something else.
+
+A whole track is decoded *seamlessly*: its segment latents are concatenated along time and
+decoded as one latent sequence, so the decoder sees context across every segment boundary
+(``decode_frames``). Long tracks are decoded in windows of ``chunk_seconds`` that overlap by
+``overlap_seconds`` and are cross-faded in the middle of each overlap, so memory stays bounded
+and the window edges (where the decoder sees zero padding) never reach the output. Models whose
+latent is not one frame per ``hop`` samples (``alt2``'s extra frames) fall back to decoding each
+segment on its own. docs/latents.md argues the choice and gives the measured seam energies.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -24,14 +33,18 @@ def load_table_model(table: LatentTable | str | os.PathLike, checkpoint: str | o
                      device: str = "cpu"):
     """The model that made ``table``: ``checkpoint`` (default: the one in the metadata), sha256-checked.
 
-    Raises ``CheckpointError`` when the file is missing or its sha256 differs from the table's.
+    A missing file is looked for among the shipped pretrained checkpoints by its sha256. Raises
+    ``CheckpointError`` when the file is missing or its sha256 differs from the table's.
     """
-    from musiclatent.checkpoint import CheckpointError, load_checkpoint
+    from musiclatent.checkpoint import CheckpointError, find_pretrained, load_checkpoint
     from musiclatent.model import select_device
 
     table = _table(table)
     meta = table.metadata
     path = Path(checkpoint or meta.get("checkpoint") or "")
+    if checkpoint is None and not path.is_file():
+        # encoded with shipped pretrained weights by another install (or before an upgrade moved them)
+        path = find_pretrained(meta.get("checkpoint_sha256")) or path
     if not str(path) or not path.is_file():
         raise CheckpointError(
             f"{table.path}: the checkpoint it was encoded with ({path or 'unknown'}) is missing; "
@@ -94,14 +107,102 @@ def decode_latent(latent: np.ndarray, model, latent_shape: tuple[int, int] | Non
     return np.concatenate(pieces).reshape(-1).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
+CHUNK_SECONDS = 20.0  # audio decoded per window of a whole-track decode (bounds memory)
+OVERLAP_SECONDS = 1.0  # overlap of consecutive windows; the cross-fade is its middle half
+
+
+def frame_aligned(model, segment_samples: int, latent_shape: tuple[int, int] | None) -> bool:
+    """Whether ``model``'s latent is one frame per ``model.hop`` samples, so segment latents can be
+    concatenated along time and decoded as one sequence."""
+    hop = int(getattr(model, "hop", 0) or 0)
+    if hop < 1 or latent_shape is None:
+        return False
+    try:
+        c, t = model.latent_shape(int(segment_samples))
+        probe = model.latent_shape(3 * hop)
+    except Exception:  # noqa: BLE001 - a model without a usable latent_shape just decodes per segment
+        return False
+    return (int(c), int(t)) == tuple(int(v) for v in latent_shape) and tuple(probe) == (c, 3)
+
+
+def _frame_period(model) -> int:
+    """Latent frames between window starts that keep a decoder's absolute-time reference: an iSTFT
+    head's bin-centred phase (``2 pi k hop f / n_fft``) repeats every ``n_fft / gcd(n_fft, hop)``
+    frames; other decoders have no reference (1)."""
+    n_fft = getattr(model, "n_fft", None)
+    if not isinstance(n_fft, int) or n_fft < 1:
+        return 1
+    return n_fft // math.gcd(n_fft, int(model.hop))
+
+
+def _windows(frames: int, chunk: int, overlap: int, period: int = 1) -> list[tuple[int, int]]:
+    """``(first, end)`` latent frames of each window: starts every ``step`` frames (a multiple of
+    ``period``), so consecutive windows overlap by at least ``overlap`` frames and only neighbours
+    overlap (``chunk >= 2 * (overlap + period)``); the last one ends at ``frames``."""
+    if frames <= chunk:
+        return [(0, frames)]
+    step = max(period, (chunk - overlap) // period * period)
+    out, first = [], 0
+    while first + chunk < frames:
+        out.append((first, first + chunk))
+        first += step
+    out.append((first, frames))
+    return out
+
+
+def decode_frames(latent: np.ndarray, model, chunk_frames: int, overlap_frames: int) -> np.ndarray:
+    """Decode one latent sequence ``[C, N]`` to ``N * model.hop`` samples in overlapping windows.
+
+    Windows of ``chunk_frames`` frames overlap by at least ``overlap_frames`` (the last one ends
+    at frame ``N``; starts keep the decoder's time reference, ``_frame_period``); in each
+    overlap the earlier window fades out and the later one fades in, linearly over the middle
+    half, so the weights sum to one everywhere and no sample comes from within a quarter overlap
+    of a window edge.
+    """
+    import torch
+
+    z = np.ascontiguousarray(np.asarray(latent, dtype=np.float32))
+    if z.ndim != 2 or not np.isfinite(z).all():
+        raise LatentTableError(f"a latent sequence must be finite [C, N], got shape {z.shape}")
+    hop, frames = int(model.hop), int(z.shape[1])
+    period = _frame_period(model)
+    overlap = max(period, int(overlap_frames))
+    chunk = max(int(chunk_frames), 2 * (overlap + period))
+    windows = _windows(frames, chunk, overlap, period)
+    device = next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
+    out = np.zeros(frames * hop, dtype=np.float32)
+    with torch.inference_mode():
+        for k, (first, last) in enumerate(windows):
+            piece = torch.from_numpy(z[None, :, first:last]).to(device)
+            wave = model.decode(piece, length=(last - first) * hop).float().cpu().numpy().reshape(-1)
+            positions = first * hop + np.arange(len(wave))
+            weight = np.ones(len(wave), dtype=np.float32)
+            if k > 0:  # fade in over the middle half of the overlap with the previous window
+                weight *= _ramp(first * hop, windows[k - 1][1] * hop, positions)
+            if k + 1 < len(windows):  # fade out over the middle half of the overlap with the next one
+                weight *= 1.0 - _ramp(windows[k + 1][0] * hop, last * hop, positions)
+            out[first * hop:last * hop] += wave * weight
+    return out
+
+
+def _ramp(start: int, end: int, positions: np.ndarray) -> np.ndarray:
+    """0 before the middle half of ``[start, end)``, a linear rise across it, 1 after."""
+    quarter = (end - start) / 4.0
+    lo, width = start + quarter, max(2.0 * quarter, 1.0)
+    return np.clip((positions + 0.5 - lo) / width, 0.0, 1.0).astype(np.float32)
+
+
 def decode_track(table: LatentTable | str | os.PathLike, track_id: str, model=None,
                  checkpoint: str | os.PathLike | None = None, device: str = "cpu",
-                 batch_size: int = 16) -> tuple[np.ndarray, int]:
+                 batch_size: int = 16, seamless: bool = True, chunk_seconds: float = CHUNK_SECONDS,
+                 overlap_seconds: float = OVERLAP_SECONDS) -> tuple[np.ndarray, int]:
     """Rebuild one track from its segment rows: ``(wave float32 [samples], sample_rate)``.
 
-    Segments are decoded at the table's segment length, cropped to their real ``duration_s``
-    (the padded tail of the last one goes) and placed at their ``start_s``: the result is as long
-    as the part of the track that was encoded.
+    Each segment's decoded audio is cropped to its real ``duration_s`` (the padded tail of the
+    last one goes) and placed at its ``start_s``: the result is as long as the part of the track
+    that was encoded. ``seamless`` (the default) decodes the concatenated segment latents as one
+    sequence (``decode_frames``); ``seamless=False`` decodes every segment on its own, which
+    leaves a discontinuity at each boundary (kept for comparison and for models that need it).
     """
     table = _table(table)
     model = model if model is not None else load_table_model(table, checkpoint, device)
@@ -111,8 +212,15 @@ def decode_track(table: LatentTable | str | os.PathLike, track_id: str, model=No
     if rows.empty:
         raise LatentTableError(f"{table.path}: no track {track_id!r} in the table; see `musiclatent latents info`")
     latents = table.track_latents(track_id)
-    decoded = decode_latent(latents, model, table.latent_shape, length=seg_len, batch_size=batch_size)
-    decoded = decoded.reshape(len(latents), seg_len)
+    if seamless and frame_aligned(model, seg_len, table.latent_shape):
+        hop, per = int(model.hop), int(latents.shape[-1])
+        sequence = np.concatenate(list(latents), axis=-1)  # [C, S * T']
+        flat = decode_frames(sequence, model, chunk_frames=max(1, int(np.ceil(chunk_seconds * sr / hop))),
+                             overlap_frames=int(np.ceil(overlap_seconds * sr / hop)))
+        decoded = [flat[i * per * hop: i * per * hop + seg_len] for i in range(len(latents))]
+    else:
+        decoded = decode_latent(latents, model, table.latent_shape, length=seg_len, batch_size=batch_size)
+        decoded = decoded.reshape(len(latents), seg_len)
     starts = np.round(rows["start_s"].to_numpy(np.float64) * sr).astype(np.int64)
     lengths = np.minimum(np.round(rows["duration_s"].to_numpy(np.float64) * sr).astype(np.int64), seg_len)
     total = int((starts + lengths).max())
@@ -160,4 +268,5 @@ def load_latent_file(path: str | os.PathLike) -> np.ndarray:
     return data
 
 
-__all__ = ["decode_latent", "decode_to_file", "decode_track", "load_latent_file", "load_table_model"]
+__all__ = ["decode_frames", "decode_latent", "decode_to_file", "decode_track", "frame_aligned", "load_latent_file",
+           "load_table_model"]

@@ -9,6 +9,9 @@ in ``musiclatent.losses`` are thin wrappers around these functions.
   averaged over resolutions (as in auraloss / DAC; lower is better, 0 for identical signals).
 - ``mel_distance``: L1 distance between log10 mel spectrograms, optionally multi-scale (lower is
   better, 0 for identical signals).
+- ``boundary_energy_ratio``: how much a decoded track jumps at its segment boundaries, the mean
+  energy of the first difference of the error (or of the wave) within +-10 ms of the boundaries
+  over its mean elsewhere (about 1: seamless; well above 1: an audible click at each boundary).
 
 Silence is handled with small epsilons: no function returns NaN for an all-zero input.
 """
@@ -156,4 +159,33 @@ def evaluate_pair(ref: torch.Tensor, est: torch.Tensor, sample_rate: int) -> dic
         }
 
 
-__all__ = ["as_batch", "evaluate_pair", "log_mel", "mel_distance", "mrstft_distance", "si_sdr", "stft_distance"]
+def boundary_energy_ratio(est: torch.Tensor, boundaries: Sequence[int], sample_rate: int,
+                          ref: torch.Tensor | None = None, window_s: float = 0.010) -> torch.Tensor:
+    """Energy of the difference signal near ``boundaries`` over its energy elsewhere, per item.
+
+    The difference signal is the first difference of ``est - ref`` (of ``est`` alone when no
+    ``ref`` is given): a high-pass that makes a discontinuity a spike while a smooth error stays
+    small. Its mean square within ``window_s`` either side of each boundary (sample indices, e.g.
+    the segment starts after the first) is divided by its mean square over the other samples.
+    About 1 means the boundaries are like any other place; a seam shows as a ratio well above 1.
+    Raises ``ValueError`` when no boundary lies inside the signal or nothing lies outside them.
+    """
+    x = as_batch(est).double()
+    if ref is not None:
+        r, e = _pair(ref, est)
+        x = (e - r).double()
+    d = (x[:, 1:] - x[:, :-1]).pow(2)  # d[:, i] is the jump between samples i and i + 1
+    n = d.shape[-1]
+    half = max(1, int(round(window_s * int(sample_rate))))
+    near = torch.zeros(n, dtype=torch.bool, device=d.device)
+    for b in boundaries:
+        b = int(b)
+        if 0 < b <= n:
+            near[max(0, b - half): min(n, b + half)] = True
+    if not near.any() or near.all():
+        raise ValueError(f"boundaries {list(boundaries)[:5]} leave no samples near them, or none elsewhere, "
+                         f"in a signal of {n + 1} samples")
+    return (d[:, near].mean(-1) / (d[:, ~near].mean(-1) + 1e-30)).float()
+
+
+__all__ = ["as_batch", "boundary_energy_ratio", "evaluate_pair", "log_mel", "mel_distance", "mrstft_distance", "si_sdr", "stft_distance"]

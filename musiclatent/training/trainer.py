@@ -101,13 +101,33 @@ def _workspace(workspace):
     return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
 
 
+def _initialise(net, model: str, checkpoint) -> dict[str, str]:
+    """Load ``checkpoint``'s weights into the freshly built ``net`` (fine-tuning); what was loaded."""
+    from musiclatent.checkpoint import CheckpointError, load_checkpoint
+    from musiclatent.fileio import sha256_file
+
+    try:
+        source, meta = load_checkpoint(checkpoint)
+    except CheckpointError as exc:
+        raise TrainingError(str(exc)) from None
+    if meta.get("arch") != model:
+        raise TrainingError(f"{checkpoint}: weights of {meta.get('arch')!r}, not {model!r}; fine-tune the same model")
+    try:
+        net.load_state_dict(source.state_dict(), strict=True)
+    except RuntimeError:
+        raise TrainingError(
+            f"{checkpoint}: its {model} config {meta.get('config')} does not match this run's "
+            "(drop the --set overrides to fine-tune it)") from None
+    return {"checkpoint": str(checkpoint), "sha256": sha256_file(checkpoint)}
+
+
 def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | None = None,
           lr: float | None = None, batch_size: int | None = None, eval_batch_size: int | None = None,
           segment_seconds: float = 5.0, loss: str | None = None, device: str = "auto", resume: bool = False,
           seed: int = 0, workers: int = 0, max_train_segments: int | None = None,
           config_overrides: dict[str, Any] | None = None, progress: bool = True,
           time_budget_s: float | None = None, charts: bool = True, cache: bool = True, overwrite: bool = False,
-          log: Callable[[str], None] | None = None) -> TrainResult:
+          log: Callable[[str], None] | None = None, init_from: str | os.PathLike | None = None) -> TrainResult:
     """Train ``model`` (a registered architecture name) and write its run folder.
 
     ``None`` options take the architecture recipe's value (on ``resume``: the interrupted run's).
@@ -119,8 +139,10 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     decoded-audio cache (slower; for benchmarks). ``progress`` shows a per-epoch bar (on a
     terminal) and sends the run folder and one line per finished epoch to ``log(line)``, which also
     gets any warning (default: stderr when ``progress``; else warnings go to ``warnings.warn``).
-    Raises ``TrainingError`` on a non-finite loss, gradient, weight or validation loss, keeping the
-    last good checkpoints.
+    ``init_from`` (a checkpoint of the same architecture and config, e.g. the shipped pretrained
+    one) starts a new run from its weights instead of a random initialisation (fine-tuning; ignored
+    when resuming). Raises ``TrainingError`` on a non-finite loss, gradient, weight or validation
+    loss, keeping the last good checkpoints.
     """
     from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
     from musiclatent.losses import build_loss
@@ -183,6 +205,7 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     loss_fn = build_loss(cfg["loss"], spec.sample_rate).to(dev)
     history: list[dict[str, Any]] = []
     best = {"epoch": None, "val_loss": math.inf}
+    initialised_from = None
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -191,6 +214,7 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
         set_rng_state(state["rng"])
         log_file.rewrite(history)
     else:
+        initialised_from = _initialise(net, model, init_from) if init_from is not None else None
         rundata.clear_run_outputs(run_dir)
     start_epoch = len(history)
     reference = rundata.reference_segment(sets)
@@ -201,7 +225,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
             "training": plain(cfg), "data": sets["info"], "device": str(dev),
             "parameters": count_parameters(net), "torch": torch.__version__, "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running",
-            "reference": reference["meta"], "resumed_from_epoch": start_epoch if state is not None else None}
+            "reference": reference["meta"], "resumed_from_epoch": start_epoch if state is not None else None,
+            "initialised_from": initialised_from}
     atomic_write_json(run_dir / "run.json", info)
     if say is not None:
         say(f"{model}: run folder {run_dir}"
@@ -210,7 +235,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     loader = rundata.make_train_loader(train_set, cfg["batch_size"], cfg["workers"], cfg["seed"])
     status = "already_done" if start_epoch >= cfg["epochs"] else "finished"
     bar = None
-    checkpoint_meta = {"model_name": model, "training": plain(cfg)}
+    checkpoint_meta = {"model_name": model, "training": plain(cfg),
+                       **({"initialised_from": initialised_from} if initialised_from else {})}
     loop_started = time.time()
     try:
         for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
