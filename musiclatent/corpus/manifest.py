@@ -188,6 +188,7 @@ def scan_corpus(
     found = discover(root, labels_csv)
     problems: list[tuple[str, str]] = list(found.problems)
     rows: list[dict[str, Any]] = []
+    given: list[str | None] = []  # the split the labels CSV names for each row (None: by seed)
     jobs = jobs or default_jobs()
 
     def probe(t: Found) -> tuple[Found, AudioInfo | None, str | None]:
@@ -212,11 +213,13 @@ def scan_corpus(
                 "channels": info.channels, "frames": info.frames, "format": info.format,
                 "size": info.size, "mtime": info.mtime,
             })
+            given.append(t.split)
     bar.close()
     tracks = pd.DataFrame(rows, columns=TRACK_COLUMNS) if rows else _empty_tracks()
     if len(tracks):
         tracks["label"] = _object_labels(tracks["label"])
-        tracks["split"] = assign_splits(list(tracks["track_id"]), list(tracks["label"]), seed=seed)
+        seeded = assign_splits(list(tracks["track_id"]), list(tracks["label"]), seed=seed)
+        tracks["split"] = [g or s for g, s in zip(given, seeded, strict=True)]
         tracks = tracks.astype(_NUMERIC)
     problem_df = pd.DataFrame([{"path": printable(p), "reason": r} for p, r in problems],
                               columns=PROBLEM_COLUMNS)
