@@ -167,6 +167,30 @@ def read_labels_csv(
             problems.append((track.rel, "no row in labels CSV; kept as unlabelled"))
 
 
+def read_csv_column(csv_path: str | os.PathLike, column: str) -> dict[str, str]:
+    """``column`` of a labels CSV by path: keys are the normalised ``path`` with and without its
+    extension, so both a manifest ``path`` and a ``track_id`` find the row (first row wins)."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+            if "path" not in fields or column.lower() not in fields:
+                raise CorpusError(f"{csv_path}: no column {column!r} in the labels CSV (columns: {', '.join(fields)})")
+            reader.fieldnames = fields
+            out: dict[str, str] = {}
+            for row in reader:
+                rel = _normalise(row.get("path") or "")
+                value = (row.get(column.lower()) or "").strip()
+                if rel and value:
+                    out.setdefault(rel, value)
+                    out.setdefault(str(PurePosixPath(rel).with_suffix("")), value)
+            return out
+    except FileNotFoundError:
+        raise CorpusError(f"{csv_path}: labels CSV not found") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"{csv_path}: labels CSV is not readable UTF-8 CSV ({exc})") from None
+
+
 def discover(root: str | os.PathLike, labels_csv: str | os.PathLike | None = None) -> Discovery:
     """Find the audio files of the corpus at ``root`` (a folder or a single audio file)."""
     root = Path(root).expanduser()

@@ -77,13 +77,16 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="probe",
-        description="Linear genre classifier with stratified cross-validation on the track vectors, "
+        description="Linear genre classifier with stratified (or --group-by grouped) cross-validation on the track vectors, "
                     "beside an MFCC baseline and chance; confusion matrix.",
         run=f"{_PKG}.probe:run",
         options=(
             Option(name="folds", type="int", default=5, help="Cross-validation folds (clipped to the smallest class)."),
             Option(name="baseline", type="bool", default=True,
                    help="Also score MFCC mean+std features read from the corpus audio."),
+            Option(name="group_by", type="str", default=None,
+                   help="Group the folds by this column (of the tracks, or of the corpus's labels CSV, "
+                        "e.g. source_track) so excerpts of one track never sit on both sides (GroupKFold)."),
         ),
     ))
     register(AnalysisSpec(
