@@ -153,6 +153,16 @@ def test_probe_grouped_folds_remove_the_same_track_leak():
     assert scores(y, pred)["accuracy"] < 0.7 and k == 5 and len(fold_acc) == 5
 
 
+def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
+    from musiclatent.analysis.runner import run_analysis
+
+    out = run_analysis("probe", table=codec, out_dir=tmp_path / "p", formats=("html",), baseline=False,
+                       group_by="track_id", folds=3)
+    summary = json.loads((out / "index.json").read_text())["summary"]
+    assert summary["grouped_by"] == "track_id" and summary["groups"] == summary["n_tracks"] and summary["folds"] == 3
+    assert 0.0 <= summary["latent_fold_std"] <= 0.5 and 0.0 <= summary["latent_fold_mean"] <= 1.0
+
+
 def test_probe_groups_from_the_labels_csv(tmp_path):
     import pandas as pd
 

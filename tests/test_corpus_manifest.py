@@ -116,6 +116,20 @@ def test_load_manifest_reuses_until_files_change(tmp_path, monkeypatch):
     assert len(scans) == 2 and len(again.tracks) == 5
 
 
+def test_load_manifest_keeps_the_remembered_labels_csv_of_the_same_corpus(tmp_path):
+    root = gtzan_like(tmp_path / "c", per_genre=3, seconds=0.3)
+    csv = tmp_path / "labels.csv"
+    rows = [f"{g}/{g}.{i:05d}.wav,{g}x,{'test' if i == 0 else 'train'}" for g in ("blues", "jazz") for i in range(3)]
+    csv.write_text("path,label,split\n" + "\n".join(rows) + "\n")
+    ws = Workspace.open(tmp_path / "ws")
+    load_manifest(ws, data=root, labels_csv=csv, progress=False)
+    again = load_manifest(ws, data=root, progress=False)  # e.g. `train --data c` after `corpus scan c --labels`
+    assert again.labels == ["bluesx", "jazzx"] and sorted(again.split("test")["track_id"]) == [
+        "blues/blues.00000", "jazz/jazz.00000"]
+    other = gtzan_like(tmp_path / "d", per_genre=2, seconds=0.3)
+    assert load_manifest(ws, data=other, progress=False).labels == ["blues", "jazz"]  # another corpus: no CSV
+
+
 def test_load_manifest_without_anything_is_a_clear_error(tmp_path):
     from musiclatent.workspace import WorkspaceError
 

@@ -135,7 +135,8 @@ def test_benchmark_help_lists_its_options():
 
     result = CliRunner().invoke(cli, ["benchmark", "quality", "--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--models", "--budget-s", "--opus", "--encodec", "--out", "--threads"):
+    for option in ("--models", "--budget-s", "--opus", "--encodec", "--out", "--threads", "--corpus", "--labels",
+                   "--group-by"):
         assert option in result.output
 
 
@@ -233,13 +234,18 @@ def test_quality_benchmark_on_a_labelled_folder(tmp_path):
                 wave = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * track) * t) + 0.01 * rng.standard_normal(t.size)
                 rel = f"{label}/t{track}__{clip}.wav"
                 write_audio(root / rel, wave.astype(np.float32), SR)
-                rows.append(f"{rel},{label},{'test' if track == 3 else 'train'},{label}/t{track}")
+                split = {3: "test", 2: "validation"}.get(track, "train")
+                rows.append(f"{rel},{label},{split},{label}/t{track}")
     (root / "labels.csv").write_text("\n".join(rows) + "\n")
     result = run_quality(tmp_path / "q", models=["wave48"], budget_s=1.0, segment_seconds=1.0, epochs=1,
                          corpus=root, opus=False, encodec=False, charts=False, spectrograms=True, progress=False)
     info, rows_ = result.info, result.table.set_index("name")
     assert info["probe_grouped_by"] == "source_track" and info["probe_groups"] == 8
     assert info["test_tracks"] == 4 and info["test_segments"] == 8        # t3 of each label, 2 clips x 2 s
+    import json
+
+    trained_on = json.loads((tmp_path / "q" / "runs" / "wave48" / "run.json").read_text())["data"]["tracks"]
+    assert trained_on == {"train": 8, "validation": 4, "test": 4}      # training kept the CSV's split
     assert info["spectrogram_segment"].split(" from ")[0] in {"high/t3__0", "high/t3__1", "low/t3__0", "low/t3__1"}
     for name in ("wave48", "resample48"):
         assert rows_.loc[name, "mel_dac"] > rows_.loc[name, "mel"] > 0   # a sum over 7 scales

@@ -241,7 +241,9 @@ def load_manifest(
     """The manifest train/encode use.
 
     With ``data``: reuse the workspace's saved manifest when it was scanned from the same path
-    (and labels CSV) and no file changed since (same names, sizes, mtimes); otherwise scan
+    (and labels CSV; without ``labels_csv``, the CSV the workspace remembers for that same corpus
+    is kept, so ``train --data X`` after ``corpus scan X --labels CSV`` keeps the CSV's labels
+    and splits) and no file changed since (same names, sizes, mtimes); otherwise scan
     ``data``, save the manifest into the workspace and remember the corpus there. Without
     ``data``: load the workspace manifest (scanning the remembered corpus if it is missing).
     """
@@ -260,6 +262,8 @@ def load_manifest(
         data = workspace.corpus()  # raises a clear WorkspaceError when nothing is remembered
         labels_csv = labels_csv or settings.get("labels_csv")
     source = Path(data).expanduser().resolve()
+    if labels_csv is None and settings.get("labels_csv") and settings.get("corpus") == str(source):
+        labels_csv = settings["labels_csv"]  # the CSV this corpus was scanned with (labels, splits)
     csv_path = str(Path(labels_csv).resolve()) if labels_csv else None
     if (saved is not None and saved.meta.get("source") == str(source)
             and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate
