@@ -1,10 +1,10 @@
-"""The quality benchmark: train every model for the same wall-clock budget on one synthetic corpus,
-then measure reconstruction, genre information and speed on the held-out test split.
+"""The quality benchmark: train every model for the same wall-clock budget on one corpus
+(synthetic, or any folder with ``corpus=``), then measure reconstruction, genre information and speed on the held-out test split.
 
 ``run_quality(out_dir, models=..., budget_s=...)`` returns a ``QualityResult`` whose ``table`` is a
 rate-distortion table (one row per model, plus reference rows: the same-size resampling codec at
-every compression, Opus at the nearest bitrate when ffmpeg has libopus, the MFCC probe baseline
-and EnCodec's encoder speed), and writes ``quality.csv``, ``quality.md``, ``quality.json`` and the
+1/12, 1/48, 1/192 and every model's compression, Opus at the nearest bitrate when ffmpeg has
+libopus, the MFCC probe baseline and EnCodec's encoder speed), and writes ``quality.csv``, ``quality.md``, ``quality.json`` and the
 ``rate_distortion`` chart into ``out_dir``.
 
 kbit/s counts latent values per second x 16 bits (``22050 / scale * 16 / 1000``).
@@ -27,6 +27,7 @@ METRICS = ("si_sdr", "mrstft", "mel", "mel_dac")
 # window/4, L1 of log10(mel magnitude clamped at 1e-5), *summed* over the scales.
 DAC_MEL_SCALES = ((32, 5), (64, 10), (128, 20), (256, 40), (512, 80), (1024, 160), (2048, 320))
 BITS_PER_VALUE = 16
+REFERENCE_SCALES = (12, 48, 192)  # reference rows at these sizes always, beside those of the models run
 
 
 @dataclass
@@ -231,7 +232,7 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
                      note="probe baseline: MFCC mean+std (40 values per track)"))
     ffmpeg = refs.ffmpeg_opus_available() if opus else None
-    for scale in sorted(scales):
+    for scale in sorted(scales | set(REFERENCE_SCALES)):
         rec = refs.resample_codec(test_waves, scale)
         rows.append(_row(name=f"resample{scale}", family="resample", kind="reference", compression=f"1/{scale}",
                          kbps=kbps_of(scale, sr), **_metrics(test_waves, rec, sr),
