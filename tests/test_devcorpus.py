@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from corpus_helpers import sine, write
 
-from benchmarks import devcorpus as dc
 from musiclatent.corpus.manifest import scan_corpus
+
+# benchmarks/ is a folder of scripts at the repository root, importable only from there: load by path
+_spec = importlib.util.spec_from_file_location(
+    "benchmarks_devcorpus", Path(__file__).resolve().parents[1] / "benchmarks" / "devcorpus.py")
+dc = sys.modules.setdefault("benchmarks_devcorpus", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(dc)
 
 COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: game
