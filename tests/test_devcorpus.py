@@ -94,3 +94,15 @@ def test_build_cuts_clips_and_splits_by_source_track(tmp_path):
     assert set(m.tracks["sample_rate"]) == {16000} and set(m.tracks["frames"]) == {16000}
     got = dict(zip(m.tracks["path"], m.tracks["split"], strict=True))
     assert got == {r["path"]: r["split"] for r in rows}                 # the corpus layer keeps the CSV split
+
+
+def test_download_needs_root_and_an_existing_corpus_needs_force(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(dc.os, "geteuid", lambda: 1000)
+    with pytest.raises(dc.DevCorpusError, match="run as root"):
+        dc.download(["asc-music"], tmp_path / "debs")
+    out = tmp_path / "corpus"
+    out.mkdir()
+    (out / "labels.csv").write_text("path,label\n")
+    assert dc.main(["--out", str(out)]) == 1
+    assert "already holds a corpus; pass --force" in capsys.readouterr().err
+    assert (out / "labels.csv").read_text() == "path,label\n"           # nothing lost
