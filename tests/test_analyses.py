@@ -137,6 +137,57 @@ def test_probe_folds_clipped_to_smallest_class():
     assert k == 3
 
 
+def test_probe_grouped_folds_remove_the_same_track_leak():
+    from musiclatent.analyses.probe import cross_validate_folds, scores
+
+    rng = np.random.default_rng(0)
+    n_tracks, per_track = 40, 4
+    track_vec = rng.normal(size=(n_tracks, 64))          # excerpts of a track look alike ...
+    track_label = rng.permutation(np.repeat(["a", "b"], n_tracks // 2))  # ... labels carry no signal
+    X = np.repeat(track_vec, per_track, axis=0) + 0.05 * rng.normal(size=(n_tracks * per_track, 64))
+    y = np.repeat(track_label, per_track)
+    groups = np.repeat([f"t{i}" for i in range(n_tracks)], per_track)
+    leaky, _, _ = cross_validate_folds(X, y, folds=5, seed=0)
+    pred, k, fold_acc = cross_validate_folds(X, y, folds=5, seed=0, groups=groups)
+    assert scores(y, leaky)["accuracy"] > 0.9          # ungrouped: memorises the track
+    assert scores(y, pred)["accuracy"] < 0.7 and k == 5 and len(fold_acc) == 5
+
+
+def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
+    from musiclatent.analysis.runner import run_analysis
+
+    out = run_analysis("probe", table=codec, out_dir=tmp_path / "p", formats=("html",), baseline=False,
+                       group_by="track_id", folds=3)
+    summary = json.loads((out / "index.json").read_text())["summary"]
+    assert summary["grouped_by"] == "track_id" and summary["groups"] == summary["n_tracks"] and summary["folds"] == 3
+    assert 0.0 <= summary["latent_fold_std"] <= 0.5 and 0.0 <= summary["latent_fold_mean"] <= 1.0
+
+
+def test_probe_groups_from_the_labels_csv(tmp_path):
+    import pandas as pd
+
+    from musiclatent.analyses.probe import track_groups
+    from musiclatent.analysis import AnalysisContext, AnalysisError
+
+    csv = tmp_path / "labels.csv"
+    csv.write_text("path,label,source_track\na/x__00.wav,a,a/x\na/x__01.wav,a,a/x\nb/y__00.wav,b,\n")
+
+    class WS:
+        def settings(self):
+            return {"labels_csv": str(csv)}
+
+    tracks = pd.DataFrame({"track_id": ["a/x__00", "a/x__01", "b/y__00", "c/z"],
+                           "path": ["a/x__00.wav", "a/x__01.wav", "b/y__00.wav", "c/z.wav"],
+                           "label": ["a", "a", "b", "c"], "split": ["train"] * 4})
+    ctx = AnalysisContext(table=None, workspace=WS())
+    assert list(track_groups(ctx, "source_track", tracks)) == ["a/x", "a/x", "b/y__00", "c/z"]
+    assert list(track_groups(ctx, "label", tracks)) == ["a", "a", "b", "c"]
+    with pytest.raises(Exception, match="no column 'nope'"):
+        track_groups(ctx, "nope", tracks)
+    with pytest.raises(AnalysisError, match="remembers no labels CSV"):
+        track_groups(AnalysisContext(table=None), "source_track", tracks)
+
+
 def test_precision_at_k_hand_made():
     from musiclatent.metrics.retrieval import chance_precision, precision_at_k, precision_by_label
 

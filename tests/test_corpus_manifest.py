@@ -48,6 +48,26 @@ def test_labels_csv_missing_extra_duplicate_rows(tmp_path):
     assert m.labels == ["jazz", "rock"]
 
 
+def test_labels_csv_split_column_overrides_the_seeded_split(tmp_path):
+    root = tmp_path / "lib"
+    names = [f"t{i}" for i in range(12)]
+    for name in names:
+        write(root / f"{name}.wav", sine(0.1, 22050))
+    csv = tmp_path / "labels.csv"
+    given = {"t0": "test", "t1": "TEST", "t2": "validation", "t3": "train", "t4": "holdout"}
+    csv.write_text("path,label,split\n" + "".join(f"{n}.wav,x,{given.get(n, '')}\n" for n in names))
+    m = scan_corpus(root, labels_csv=csv, progress=False)
+    split = dict(zip(m.tracks["track_id"], m.tracks["split"], strict=True))
+    assert split["t0"] == split["t1"] == "test" and split["t2"] == "validation" and split["t3"] == "train"
+    seeded = dict(zip(m.tracks["track_id"], scan_corpus(root, labels_csv=None, progress=False).tracks["split"],
+                      strict=True))
+    assert all(split[n] == seeded[n] for n in names if n not in given)  # blank: assigned by seed
+    assert split["t4"] == seeded["t4"]
+    problems = dict(zip(m.problems["path"], m.problems["reason"], strict=True))
+    assert "names split 'holdout'" in problems["t4.wav"]
+    assert set(Manifest.load(m.save(tmp_path / "m.parquet")).tracks["split"]) <= {"train", "validation", "test"}
+
+
 def test_bad_labels_csv_is_a_clear_error(tmp_path):
     write(tmp_path / "lib" / "a.wav", sine(0.1, 22050))
     bad = tmp_path / "bad.csv"
@@ -94,6 +114,20 @@ def test_load_manifest_reuses_until_files_change(tmp_path, monkeypatch):
     write(root / "jazz" / "jazz.00009.wav", sine(0.3, 22050))
     again = load_manifest(ws, data=root, progress=False)
     assert len(scans) == 2 and len(again.tracks) == 5
+
+
+def test_load_manifest_keeps_the_remembered_labels_csv_of_the_same_corpus(tmp_path):
+    root = gtzan_like(tmp_path / "c", per_genre=3, seconds=0.3)
+    csv = tmp_path / "labels.csv"
+    rows = [f"{g}/{g}.{i:05d}.wav,{g}x,{'test' if i == 0 else 'train'}" for g in ("blues", "jazz") for i in range(3)]
+    csv.write_text("path,label,split\n" + "\n".join(rows) + "\n")
+    ws = Workspace.open(tmp_path / "ws")
+    load_manifest(ws, data=root, labels_csv=csv, progress=False)
+    again = load_manifest(ws, data=root, progress=False)  # e.g. `train --data c` after `corpus scan c --labels`
+    assert again.labels == ["bluesx", "jazzx"] and sorted(again.split("test")["track_id"]) == [
+        "blues/blues.00000", "jazz/jazz.00000"]
+    other = gtzan_like(tmp_path / "d", per_genre=2, seconds=0.3)
+    assert load_manifest(ws, data=other, progress=False).labels == ["blues", "jazz"]  # another corpus: no CSV
 
 
 def test_load_manifest_without_anything_is_a_clear_error(tmp_path):

@@ -135,7 +135,8 @@ def test_benchmark_help_lists_its_options():
 
     result = CliRunner().invoke(cli, ["benchmark", "quality", "--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--models", "--budget-s", "--opus", "--encodec", "--out", "--threads"):
+    for option in ("--models", "--budget-s", "--opus", "--encodec", "--out", "--threads", "--corpus", "--labels",
+                   "--group-by"):
         assert option in result.output
 
 
@@ -200,3 +201,54 @@ def test_istft_head_phase_prior_overlap_adds_a_bin_centred_sine_coherently():
         assert residual.pow(2).mean() < 1e-3 * y.detach().pow(2).mean()  # one steady sinusoid
     with pytest.raises(ValueError, match="phase"):
         ISTFTHead(4, n_fft, hop, phase="random")
+
+
+def test_dac_mel_distance_sums_seven_scales():
+    from musiclatent.benchmarks.quality import DAC_MEL_SCALES, dac_mel_distance
+    from musiclatent.metrics.audio import mel_distance
+
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(2, 1, 4096, generator=g) * 0.1
+    est = ref + 0.05 * torch.randn(2, 1, 4096, generator=g)
+    d = dac_mel_distance(ref, est, SR)
+    per_scale = sum(mel_distance(ref, est, SR, n_fft=f, n_mels=m) for f, m in DAC_MEL_SCALES)
+    assert len(DAC_MEL_SCALES) == 7 and torch.allclose(d, per_scale, rtol=1e-5)
+    assert float(dac_mel_distance(ref, ref, SR).abs().max()) == 0.0
+
+
+def test_quality_benchmark_on_a_labelled_folder(tmp_path):
+    """--corpus with a labels CSV: its split column picks the held-out tracks, the probe is grouped
+    by source_track, DAC's mel distance is reported and spectrogram pictures are written."""
+    import numpy as np
+
+    from musiclatent.benchmarks.quality import run_quality
+    from musiclatent.corpus.audio import write_audio
+
+    root = tmp_path / "c"
+    rows = ["path,label,split,source_track"]
+    rng = np.random.default_rng(0)
+    for label, freq in (("low", 220.0), ("high", 1760.0)):
+        for track in range(4):
+            for clip in range(2):
+                t = np.arange(SR * 2) / SR
+                wave = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * track) * t) + 0.01 * rng.standard_normal(t.size)
+                rel = f"{label}/t{track}__{clip}.wav"
+                write_audio(root / rel, wave.astype(np.float32), SR)
+                split = {3: "test", 2: "validation"}.get(track, "train")
+                rows.append(f"{rel},{label},{split},{label}/t{track}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    result = run_quality(tmp_path / "q", models=["wave48"], budget_s=1.0, segment_seconds=1.0, epochs=1,
+                         corpus=root, opus=False, encodec=False, charts=False, spectrograms=True, progress=False)
+    info, rows_ = result.info, result.table.set_index("name")
+    assert info["probe_grouped_by"] == "source_track" and info["probe_groups"] == 8
+    assert info["test_tracks"] == 4 and info["test_segments"] == 8        # t3 of each label, 2 clips x 2 s
+    import json
+
+    trained_on = json.loads((tmp_path / "q" / "runs" / "wave48" / "run.json").read_text())["data"]["tracks"]
+    assert trained_on == {"train": 8, "validation": 4, "test": 4}      # training kept the CSV's split
+    assert info["spectrogram_segment"].split(" from ")[0] in {"high/t3__0", "high/t3__1", "low/t3__0", "low/t3__1"}
+    for name in ("wave48", "resample48"):
+        assert rows_.loc[name, "mel_dac"] > rows_.loc[name, "mel"] > 0   # a sum over 7 scales
+    assert 0 <= rows_.loc["mfcc", "probe_acc"] <= 1 and rows_.loc["mfcc", "probe_std"] >= 0
+    png = tmp_path / "q" / "spectrogram_wave48.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size < 200_000

@@ -15,26 +15,73 @@ from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, max_iter: int = 1000):
-    """Stratified k-fold predictions of a scaled logistic regression: ``(predictions, folds_used)``.
+def cross_validate(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, max_iter: int = 1000,
+                   groups: np.ndarray | None = None):
+    """Out-of-fold predictions of a scaled logistic regression: ``(predictions, folds_used)``.
 
-    ``folds`` is clipped to the smallest class size (at least 2).
+    Without ``groups``: stratified k-fold, ``folds`` clipped to the smallest class size (at least 2).
+    With ``groups`` (e.g. the source track of each excerpt): ``GroupKFold``, so no group is on
+    both sides of a fold; ``folds`` clipped to the number of groups.
     """
+    pred, k, _ = cross_validate_folds(X, y, folds, seed, max_iter, groups)
+    return pred, k
+
+
+def cross_validate_folds(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, max_iter: int = 1000,
+                         groups: np.ndarray | None = None):
+    """:func:`cross_validate` plus the accuracy of each fold: ``(predictions, folds_used, fold_accuracies)``."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    y = np.asarray(y)
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
         raise AnalysisError("probe needs at least two labels among the tracks")
-    k = int(min(folds, counts.min()))
-    if k < 2:
-        raise AnalysisError(
-            f"probe needs at least 2 tracks of every label; the smallest label has {counts.min()}")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
-    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    return cross_val_predict(clf, X, y, cv=cv), k
+    if groups is None:
+        k = int(min(folds, counts.min()))
+        if k < 2:
+            raise AnalysisError(
+                f"probe needs at least 2 tracks of every label; the smallest label has {counts.min()}")
+        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y)
+    else:
+        groups = np.asarray(groups)
+        n_groups = len(np.unique(groups))
+        k = int(min(folds, n_groups))
+        if k < 2:
+            raise AnalysisError(f"probe with grouped folds needs at least 2 groups; found {n_groups}")
+        splits = GroupKFold(n_splits=k).split(X, y, groups)
+    pred = np.empty_like(y)
+    fold_acc = []
+    for train, test in splits:
+        if len(np.unique(y[train])) < 2:
+            raise AnalysisError("a training fold holds a single label; use fewer folds or more groups")
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter)).fit(X[train], y[train])
+        pred[test] = clf.predict(X[test])
+        fold_acc.append(float(np.mean(pred[test] == y[test])))
+    return pred, k, np.asarray(fold_acc)
+
+
+def track_groups(ctx, column: str, tracks) -> np.ndarray:
+    """The ``column`` value of each track: a column of the tracks table, else of the labels CSV the
+    corpus was scanned with (e.g. ``source_track``); a track without a value is its own group."""
+    if column in tracks.columns:
+        values = tracks[column].astype(object).to_numpy()
+    else:
+        from musiclatent.corpus.discover import read_csv_column
+
+        settings = ctx.workspace.settings() if ctx.workspace is not None else {}
+        csv_path = settings.get("labels_csv")
+        if not csv_path:
+            raise AnalysisError(f"--group-by {column}: not a column of the tracks ({', '.join(tracks.columns)}) "
+                                "and the workspace remembers no labels CSV to look it up in")
+        by_path = read_csv_column(csv_path, column)
+        values = np.array([by_path.get(str(p), by_path.get(str(t))) for p, t in
+                           zip(tracks["path"], tracks["track_id"], strict=True)], dtype=object)
+    own = tracks["track_id"].astype(str).to_numpy()
+    return np.array([own[i] if v is None or v != v or str(v) == "" else str(v) for i, v in enumerate(values)],
+                    dtype=object)
 
 
 def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -64,8 +111,14 @@ def sample_rows(y: np.ndarray, fit_sample: int, seed: int) -> np.ndarray:
     return np.sort(picked)
 
 
-def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE) -> AnalysisResult:
-    """Cross-validated genre probe on latents, on MFCC mean+std, and the chance level."""
+def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE,
+        group_by: str | None = None) -> AnalysisResult:
+    """Cross-validated genre probe on latents, on MFCC mean+std, and the chance level.
+
+    ``group_by``: folds grouped by this column (of the tracks, or of the corpus's labels CSV), so
+    excerpts of one source track never sit on both sides of a fold. ``fit_sample``: above this many
+    labelled tracks, cross-validate on a seeded sample of that many, stratified by genre.
+    """
     import pandas as pd
     from sklearn.metrics import confusion_matrix
 
@@ -89,15 +142,20 @@ def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE
     if len(picked) < len(rows):
         notes.append(f"cross-validated on {bound}")
     Xk, yk = X[picked], labels[picked]
-    pred, k = cross_validate(Xk, yk, folds, ctx.seed)
+    groups = track_groups(ctx, group_by, tracks)[picked] if group_by else None
+    pred, k, fold_acc = cross_validate_folds(Xk, yk, folds, ctx.seed, groups=groups)
     latent_scores = scores(yk, pred)
+    latent_scores.update(fold_mean=float(fold_acc.mean()), fold_std=float(fold_acc.std()))
     values, counts = np.unique(yk, return_counts=True)
     chance = float(counts.max() / counts.sum())
     rows = [{"features": "latents", **latent_scores, "tracks": int(len(yk))},
             {"features": "chance (majority class)", "accuracy": chance,
              "macro_f1": float(1.0 / len(values)) if len(values) else float("nan"), "tracks": int(len(yk))}]
-    summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_fitted": int(len(yk)), "n_labels": int(len(values)), "folds": k,
+    summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_fitted": int(len(yk)),
+               "n_labels": int(len(values)), "folds": k,
+               "grouped_by": group_by, "groups": int(len(np.unique(groups))) if groups is not None else None,
                "latent_accuracy": latent_scores["accuracy"], "latent_macro_f1": latent_scores["macro_f1"],
+               "latent_fold_mean": latent_scores["fold_mean"], "latent_fold_std": latent_scores["fold_std"],
                "chance_accuracy": chance, "fit_sample": int(fit_sample), "bound": bound}
     if baseline:
         from musiclatent.analyses.features import mfcc_matrix
@@ -114,10 +172,13 @@ def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE
         try:
             if M is None or len(M) < 4:
                 raise AnalysisError("too few readable tracks")
-            bpred, _ = cross_validate(M, yk[ok], folds, ctx.seed)
+            bpred, _, bfold = cross_validate_folds(M, yk[ok], folds, ctx.seed,
+                                                   groups=groups[ok] if groups is not None else None)
             b = scores(yk[ok], bpred)
+            b.update(fold_mean=float(bfold.mean()), fold_std=float(bfold.std()))
             rows.insert(1, {"features": "MFCC mean+std (baseline)", **b, "tracks": int(ok.sum())})
-            summary.update(mfcc_accuracy=b["accuracy"], mfcc_macro_f1=b["macro_f1"], mfcc_tracks=int(ok.sum()))
+            summary.update(mfcc_accuracy=b["accuracy"], mfcc_macro_f1=b["macro_f1"], mfcc_tracks=int(ok.sum()),
+                           mfcc_fold_mean=b["fold_mean"], mfcc_fold_std=b["fold_std"])
         except AnalysisError as exc:
             notes.append(f"MFCC baseline not computed: {exc}")
             summary.update(mfcc_accuracy=None, mfcc_macro_f1=None, mfcc_tracks=0)
@@ -128,7 +189,9 @@ def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE
     altair = alt()
     heat = heatmap(cm_frame, "predicted", "true", "tracks",
                    title(ctx, "Genre probe on latents: confusion matrix",
-                         f"{k}-fold CV on {bound}, accuracy {latent_scores['accuracy']:.2f}"),
+                         f"{k}-fold CV{f' grouped by {group_by}' if group_by else ''} on {bound}, accuracy "
+                         f"{latent_scores['accuracy']:.2f} (folds {latent_scores['fold_mean']:.2f} "
+                         f"+- {latent_scores['fold_std']:.2f})"),
                    "predicted genre", "true genre", "tracks")
     bars = altair.Chart(table.melt(id_vars=["features", "tracks"], value_vars=["accuracy", "macro_f1"],
                                    var_name="score"),

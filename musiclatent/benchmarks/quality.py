@@ -1,10 +1,10 @@
-"""The quality benchmark: train every model for the same wall-clock budget on one synthetic corpus,
-then measure reconstruction, genre information and speed on the held-out test split.
+"""The quality benchmark: train every model for the same wall-clock budget on one corpus
+(synthetic, or any folder with ``corpus=``), then measure reconstruction, genre information and speed on the held-out test split.
 
 ``run_quality(out_dir, models=..., budget_s=...)`` returns a ``QualityResult`` whose ``table`` is a
 rate-distortion table (one row per model, plus reference rows: the same-size resampling codec at
-every compression, Opus at the nearest bitrate when ffmpeg has libopus, the MFCC probe baseline
-and EnCodec's encoder speed), and writes ``quality.csv``, ``quality.md``, ``quality.json`` and the
+1/12, 1/48, 1/192 and every model's compression, Opus at the nearest bitrate when ffmpeg has
+libopus, the MFCC probe baseline and EnCodec's encoder speed), and writes ``quality.csv``, ``quality.md``, ``quality.json`` and the
 ``rate_distortion`` chart into ``out_dir``.
 
 kbit/s counts latent values per second x 16 bits (``22050 / scale * 16 / 1000``).
@@ -20,10 +20,14 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192")
-COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "probe_acc",
-           "enc_xrt", "dec_xrt", "enc_vs_encodec", "params", "epochs", "train_s", "note")
-METRICS = ("si_sdr", "mrstft", "mel")
+COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "mel_dac", "probe_acc",
+           "probe_std", "enc_xrt", "dec_xrt", "enc_vs_encodec", "params", "epochs", "train_s", "note")
+METRICS = ("si_sdr", "mrstft", "mel", "mel_dac")
+# DAC's MelSpectrogramLoss (descript-audio-codec, conf/base.yml): 7 scales of (window, mels), hop
+# window/4, L1 of log10(mel magnitude clamped at 1e-5), *summed* over the scales.
+DAC_MEL_SCALES = ((32, 5), (64, 10), (128, 20), (256, 40), (512, 80), (1024, 160), (2048, 320))
 BITS_PER_VALUE = 16
+REFERENCE_SCALES = (12, 48, 192)  # reference rows at these sizes always, beside those of the models run
 
 
 @dataclass
@@ -49,7 +53,16 @@ def _metrics(ref, est, sample_rate: int) -> dict[str, float]:
     from musiclatent.metrics.audio import mel_distance, mrstft_distance, si_sdr
 
     return {"si_sdr": float(si_sdr(ref, est).mean()), "mrstft": float(mrstft_distance(ref, est, sample_rate).mean()),
-            "mel": float(mel_distance(ref, est, sample_rate).mean())}
+            "mel": float(mel_distance(ref, est, sample_rate).mean()),
+            "mel_dac": float(dac_mel_distance(ref, est, sample_rate).mean())}
+
+
+def dac_mel_distance(ref, est, sample_rate: int):
+    """DAC's mel distance per item: the L1 log10-mel distance at each of :data:`DAC_MEL_SCALES`,
+    summed over the 7 scales (``mel_distance`` averages, so this is 7 x its multi-scale mean)."""
+    from musiclatent.metrics.audio import mel_distance
+
+    return mel_distance(ref, est, sample_rate, scales=DAC_MEL_SCALES) * len(DAC_MEL_SCALES)
 
 
 def _stack(dataset) -> tuple[Any, list[str], list[str]]:
@@ -105,12 +118,14 @@ def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8) -> tupl
     return np.stack([pool_track(lat[idx[t]], "meanstd") for t in order]), order
 
 
-def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
-    """Cross-validated logistic-regression accuracy (the ``probe`` analysis's own procedure)."""
-    from musiclatent.analyses.probe import cross_validate, scores
+def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None) -> tuple[float, float]:
+    """Cross-validated logistic-regression accuracy (the ``probe`` analysis's own procedure):
+    ``(accuracy over all out-of-fold predictions, std of the per-fold accuracies)``; ``groups``
+    makes the folds grouped (GroupKFold)."""
+    from musiclatent.analyses.probe import cross_validate_folds, scores
 
-    pred, _ = cross_validate(X, np.asarray(y), folds=5, seed=seed)
-    return scores(np.asarray(y), pred)["accuracy"]
+    pred, _, fold_acc = cross_validate_folds(X, np.asarray(y), folds=5, seed=seed, groups=groups)
+    return scores(np.asarray(y), pred)["accuracy"], float(fold_acc.std())
 
 
 def mfcc_vectors(waves, tracks: list[str], sample_rate: int) -> np.ndarray:
@@ -135,15 +150,20 @@ def _family(name: str) -> str:
 def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAULT_MODELS, budget_s: float = 120.0,
                 tracks_per_genre: int = 6, seconds: float = 10.0, segment_seconds: float = 5.0, seed: int = 0,
                 epochs: int | None = None, opus: bool = True, encodec: bool = True, charts: bool = True,
-                progress: bool = True, corpus: str | Path | None = None) -> QualityResult:
+                progress: bool = True, corpus: str | Path | None = None, labels_csv: str | Path | None = None,
+                group_by: str | None = None, spectrograms: bool | None = None) -> QualityResult:
     """Train each of ``models`` for ``budget_s`` seconds on a synthetic corpus and evaluate them.
 
     The corpus (``tracks_per_genre`` x 10 genres x ``seconds``) is synthesised into
     ``out_dir/corpus`` (kept and reused), models train into ``out_dir/runs/<model>`` (replaced on a
     re-run) with their own
     recipe (``epochs`` overrides the recipe's epoch count), and the best-validation checkpoint of each
-    is evaluated on the test split. ``corpus`` uses an existing labelled corpus folder instead
-    (nothing is synthesised).
+    is evaluated on the test split. ``corpus`` uses an existing corpus folder instead (nothing is
+    synthesised), labelled by its folders or by ``labels_csv`` (default ``corpus/labels.csv`` when
+    it exists; its ``split`` column, when present, decides the held-out tracks). The probe's folds
+    are grouped by ``group_by`` (a labels-CSV column; default ``source_track`` when the CSV has it),
+    so excerpts of one source track are never on both sides. ``spectrograms`` (default: with
+    ``charts``) writes ``spectrogram_<model>.png``: a held-out segment beside its decoding.
     """
     import pandas as pd
     import torch
@@ -151,6 +171,7 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     from musiclatent.benchmarks import references as refs
     from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.dataset import SegmentDataset
+    from musiclatent.corpus.errors import CorpusError
     from musiclatent.corpus.manifest import load_manifest
     from musiclatent.corpus.synth import synthesize_corpus
     from musiclatent.plugins import get_registry
@@ -167,8 +188,14 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
         corpus = out / "corpus"
         synthesize_corpus(corpus, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, progress=progress)
     corpus = Path(corpus).expanduser().resolve()
+    if labels_csv is None and (corpus / "labels.csv").is_file():
+        labels_csv = corpus / "labels.csv"
+    if group_by is None and labels_csv is not None and _csv_has_column(labels_csv, "source_track"):
+        group_by = "source_track"
     ws = Workspace.open(out / "ws")
-    manifest = load_manifest(ws, corpus, sample_rate=sr, progress=False)
+    manifest = load_manifest(ws, corpus, labels_csv=labels_csv, sample_rate=sr, progress=False)
+    if manifest.tracks.empty or (manifest.tracks["split"] == "test").sum() == 0:
+        raise CorpusError(f"{corpus}: no held-out (test) track to score; the corpus needs at least 3 tracks")
     test = SegmentDataset(manifest, split="test", sample_rate=sr, segment_seconds=segment_seconds,
                           cache_dir=ws.cache_dir)
     every = SegmentDataset(manifest, split=None, sample_rate=sr, segment_seconds=segment_seconds,
@@ -177,6 +204,9 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     all_waves, all_labels, all_tracks = _stack(every)
     track_label = dict(zip(all_tracks, all_labels, strict=True))
     labels = np.array([track_label[t] for t in dict.fromkeys(all_tracks)])
+    groups = _groups(manifest, list(dict.fromkeys(all_tracks)), labels_csv, group_by) if group_by else None
+    spectrograms = charts if spectrograms is None else spectrograms
+    shown = _shown_segment(test, test_waves) if spectrograms else None
 
     rows: list[dict[str, Any]] = []
     scales: set[int] = set()
@@ -188,19 +218,22 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
         scale = nominal_scale(model, sr)
         scales.add(int(round(scale)))
         X, _ = track_vectors(model.encode, all_waves, all_tracks)
+        acc, acc_std = probe_accuracy(X, labels, seed, groups)
+        if shown is not None:
+            spectrogram_png(model, shown, sr, out, name)
         rows.append(_row(name=name, family=_family(name), kind="model", compression=f"1/{scale:.4g}",
                          kbps=kbps_of(scale, sr), **evaluate_model(model, test_waves, sr),
-                         probe_acc=probe_accuracy(X, labels, seed),
+                         probe_acc=acc, probe_std=acc_std,
                          params=int(sum(p.numel() for p in model.parameters())),
                          epochs=result.epochs_completed, train_s=result.seconds,
                          note=f"best of {result.epochs_completed} epochs ({result.status})"))
         del model
 
-    mfcc = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr), labels, seed)
-    rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc,
+    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr), labels, seed, groups)
+    rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
                      note="probe baseline: MFCC mean+std (40 values per track)"))
     ffmpeg = refs.ffmpeg_opus_available() if opus else None
-    for scale in sorted(scales):
+    for scale in sorted(scales | set(REFERENCE_SCALES)):
         rec = refs.resample_codec(test_waves, scale)
         rows.append(_row(name=f"resample{scale}", family="resample", kind="reference", compression=f"1/{scale}",
                          kbps=kbps_of(scale, sr), **_metrics(test_waves, rec, sr),
@@ -224,16 +257,80 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     info = {"models": list(models), "corpus": str(corpus), "budget_s": budget_s, "tracks_per_genre": tracks_per_genre, "seconds": seconds,
             "segment_seconds": segment_seconds, "seed": seed, "test_segments": int(test_waves.shape[0]),
             "tracks": int(len(labels)), "torch_threads": torch.get_num_threads(), "opus": bool(ffmpeg),
-            "encodec": speed}
+            "encodec": speed, "labels_csv": str(labels_csv) if labels_csv else None, "probe_grouped_by": group_by,
+            "probe_groups": int(len(set(groups))) if groups is not None else None,
+            "test_tracks": int((manifest.tracks["split"] == "test").sum()),
+            "spectrogram_segment": shown[1] if shown is not None else None,
+            "mel_dac": "DAC MelSpectrogramLoss: L1 of log10 mel, summed over 7 scales " + str(DAC_MEL_SCALES),
+            "mel": "L1 of log10 mel, n_fft 1024, 80 mels (one scale)"}
     files = write_outputs(table, out, info, charts=charts)
     return QualityResult(table=table, out_dir=out, files=files, info=info)
+
+
+def _csv_has_column(csv_path, column: str) -> bool:
+    import csv
+
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), [])
+    return column in [h.strip().lower() for h in header]
+
+
+def _groups(manifest, track_ids: list[str], labels_csv, column: str) -> np.ndarray:
+    """Each track's ``column`` value from the labels CSV (a track without one is its own group)."""
+    from musiclatent.corpus.discover import read_csv_column
+
+    if labels_csv is None:
+        from musiclatent.corpus.errors import CorpusError
+
+        raise CorpusError(f"--group-by {column}: needs a labels CSV with that column")
+    by_path = read_csv_column(labels_csv, column)
+    path_of = dict(zip(manifest.tracks["track_id"], manifest.tracks["path"], strict=True))
+    return np.array([by_path.get(path_of[t], by_path.get(t, t)) for t in track_ids], dtype=object)
+
+
+def _shown_segment(dataset, waves) -> tuple[Any, str] | None:
+    """The held-out segment drawn in the spectrogram pictures: the loudest of the first test track."""
+    if not len(dataset):
+        return None
+    first = dataset[0][2]["track_id"]
+    idx = [i for i in range(len(dataset)) if dataset[i][2]["track_id"] == first]
+    best = max(idx, key=lambda i: float(waves[i].pow(2).mean()))
+    meta = dataset[best][2]
+    return waves[best:best + 1], f"{meta['track_id']} from {float(meta['start_s']):g} s"
+
+
+def spectrogram_png(model, shown: tuple[Any, str], sample_rate: int, out: Path, name: str) -> Path:
+    """``out/spectrogram_<name>.png``: linear spectrogram of the held-out segment and of its decoding
+    (dB quantised to 12 colours over the reference's range, so the PNG stays small)."""
+    import torch
+
+    from musiclatent.analyses.features import spectrogram_frame
+    from musiclatent.charts import alt, save_chart
+
+    wave, label = shown
+    with torch.no_grad():
+        decoded = model.decode(model.encode(wave), length=wave.shape[-1])
+    a = alt()
+    frames = {which: spectrogram_frame(w.reshape(-1).numpy(), sample_rate, "linear", n_mels=80, max_frames=120)
+              for which, w in (("reference", wave), (f"decoded by {name}", decoded))}
+    ref_db = frames["reference"]["db"]
+    lo, hi = float(ref_db.quantile(0.02)), float(ref_db.max())
+    scale = a.Scale(scheme="magma", type="quantize", domain=[lo, hi], nice=False, zero=False)
+    panels = [a.Chart(frame, title=which).mark_rect(strokeWidth=1.5).encode(  # stroke closes the seams
+        x=a.X("time_s:Q", title="time (s)"), x2="time_end:Q",
+        y=a.Y("freq_hz:Q", title="frequency (Hz)"), y2="freq_end:Q",
+        color=a.Color("db:Q", title="dB", scale=scale), stroke=a.Stroke("db:Q", scale=scale, legend=None),
+    ).properties(width=280, height=140) for which, frame in frames.items()]
+    chart = a.hconcat(*panels).properties(title=f"{label}: reference vs {name}").configure_view(strokeWidth=0)
+    return save_chart(chart, out, f"spectrogram_{name}", formats=("png",), scale=1.0)["png"]
 
 
 def format_table(table) -> str:
     """The table as Markdown (numbers rounded, empty cells blank)."""
     shown = table.drop(columns=["note"]).copy()
     for col in shown.columns:
-        if shown[col].dtype.kind == "f" or col in ("si_sdr", "mrstft", "mel", "kbps", "probe_acc", "enc_xrt",
+        if shown[col].dtype.kind == "f" or col in ("si_sdr", "mrstft", "mel", "mel_dac", "kbps", "probe_acc",
+                                                    "probe_std", "enc_xrt",
                                                     "dec_xrt", "enc_vs_encodec", "train_s"):
             shown[col] = [("" if v is None or v != v else f"{float(v):.3g}") for v in shown[col]]
     shown = shown.fillna("").astype(str).replace({"None": "", "nan": ""})

@@ -34,17 +34,27 @@ def benchmark():
               help="Add Opus reference rows (needs ffmpeg with libopus).")
 @click.option("--encodec/--no-encodec", default=True, show_default=True,
               help="Time EnCodec 24 kHz's encoder (needs `pip install encodec`; random weights, no download).")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Run on this corpus folder (e.g. the dev corpus of benchmarks/devcorpus.py) instead of "
+                   "synthesising one; --tracks-per-genre/--seconds are then unused.")
+@click.option("--labels", "labels_csv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Labels CSV of --corpus (path,label[,split][,source_track]; default: CORPUS/labels.csv "
+                   "when it exists). Its split column decides the held-out tracks.")
+@click.option("--group-by", default=None,
+              help="Labels-CSV column grouping the probe's folds (default: source_track when the CSV has it).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: <workspace>/benchmarks/quality).")
 @click.pass_context
 @user_errors
 def quality(ctx, models, budget_s, tracks_per_genre, seconds, segment_seconds, epochs, seed, threads, opus,
-            encodec, out):
-    """Train each model for the same budget on a synthetic corpus; print a rate-distortion table.
+            encodec, corpus, labels_csv, group_by, out):
+    """Train each model for the same budget on a corpus; print a rate-distortion table.
 
-    Columns: SI-SDR, MR-STFT and mel distance on the test split, genre probe accuracy (vs an
-    MFCC baseline), encode/decode speed in x real time; reference rows: the resampling codec of
-    the same size, Opus at the nearest bitrate, EnCodec's encoder speed.
+    The corpus is synthetic unless --corpus names a folder. Columns: SI-SDR, MR-STFT, mel distance
+    (one scale) and DAC's mel distance (sum over 7 scales) on the test split, genre probe accuracy
+    and its spread over folds (vs an MFCC baseline), encode/decode speed in x real time; reference
+    rows: the resampling codec of the same size, Opus at the nearest bitrate, EnCodec's encoder
+    speed. Writes spectrogram_<model>.png: a held-out segment beside its decoding.
     """
     import torch
 
@@ -58,7 +68,7 @@ def quality(ctx, models, budget_s, tracks_per_genre, seconds, segment_seconds, e
     folder = out or (workspace(ctx).root / "benchmarks" / "quality")
     result = run_quality(folder, models=names, budget_s=budget_s, tracks_per_genre=tracks_per_genre,
                          seconds=seconds, segment_seconds=segment_seconds, seed=seed, epochs=epochs, opus=opus,
-                         encodec=encodec)
+                         encodec=encodec, corpus=corpus, labels_csv=labels_csv, group_by=group_by)
     click.echo(format_table(result.table))
     for row in result.table.itertuples(index=False):
         if row.note and row.kind == "reference":

@@ -4,8 +4,9 @@ Layouts understood:
 
 * GTZAN: ``ROOT/genres/<genre>/*.wav`` or ``ROOT/<genre>/*.wav`` — every audio file sits exactly
   one folder below ``ROOT`` (or ``ROOT/genres``) and that folder's name is its label;
-* any folder, searched recursively, with an optional labels CSV (``path,label``; paths relative
-  to the root, with or without extension). Without a CSV and without the one-level layout,
+* any folder, searched recursively, with an optional labels CSV (``path,label``, optionally a
+  ``split`` column of ``train``/``validation``/``test``; paths relative to the root, with or
+  without extension). Without a CSV and without the one-level layout,
   tracks are unlabelled;
 * a single audio file: a corpus of one track whose root is the file's folder.
 
@@ -23,16 +24,19 @@ from pathlib import Path, PurePosixPath
 
 from musiclatent.corpus.audio import AUDIO_EXTENSIONS
 from musiclatent.corpus.errors import CorpusError, printable
+from musiclatent.corpus.splits import SPLITS
 
 
 @dataclass
 class Found:
-    """One candidate track: its absolute path, path relative to the root, id and label."""
+    """One candidate track: its absolute path, path relative to the root, id, label and the
+    split a labels CSV gave it (``None``: assigned by seed)."""
 
     path: Path
     rel: str
     track_id: str
     label: str | None = None
+    split: str | None = None
 
 
 @dataclass
@@ -107,7 +111,8 @@ def _normalise(rel: str) -> str:
 def read_labels_csv(
     csv_path: str | os.PathLike, root: Path, tracks: list[Found], problems: list[tuple[str, str]]
 ) -> None:
-    """Set ``label`` on ``tracks`` from a ``path,label`` CSV; report missing, extra and duplicate rows."""
+    """Set ``label`` (and ``split`` where the CSV has that column) on ``tracks`` from a
+    ``path,label[,split]`` CSV; report missing, extra and duplicate rows and unknown splits."""
     csv_path = Path(csv_path)
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as fh:
@@ -134,6 +139,7 @@ def read_labels_csv(
     for line, row in enumerate(rows, start=2):
         raw = (row.get("path") or "").strip()
         label = (row.get("label") or "").strip() or None
+        split = (row.get("split") or "").strip().lower() or None
         if not raw:
             problems.append((f"{csv_path.name}:{line}", "labels CSV row has an empty path; ignored"))
             continue
@@ -151,9 +157,38 @@ def read_labels_csv(
             continue
         seen[track.rel] = (line, label)
         track.label = label
+        if split is not None and split not in SPLITS:
+            problems.append((track.rel, f"labels CSV (line {line}) names split {split!r}, not one of "
+                                        f"{', '.join(SPLITS)}; split assigned by seed"))
+            split = None
+        track.split = split
     for track in tracks:
         if track.rel not in seen:
             problems.append((track.rel, "no row in labels CSV; kept as unlabelled"))
+
+
+def read_csv_column(csv_path: str | os.PathLike, column: str) -> dict[str, str]:
+    """``column`` of a labels CSV by path: keys are the normalised ``path`` with and without its
+    extension, so both a manifest ``path`` and a ``track_id`` find the row (first row wins)."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+            if "path" not in fields or column.lower() not in fields:
+                raise CorpusError(f"{csv_path}: no column {column!r} in the labels CSV (columns: {', '.join(fields)})")
+            reader.fieldnames = fields
+            out: dict[str, str] = {}
+            for row in reader:
+                rel = _normalise(row.get("path") or "")
+                value = (row.get(column.lower()) or "").strip()
+                if rel and value:
+                    out.setdefault(rel, value)
+                    out.setdefault(str(PurePosixPath(rel).with_suffix("")), value)
+            return out
+    except FileNotFoundError:
+        raise CorpusError(f"{csv_path}: labels CSV not found") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"{csv_path}: labels CSV is not readable UTF-8 CSV ({exc})") from None
 
 
 def discover(root: str | os.PathLike, labels_csv: str | os.PathLike | None = None) -> Discovery:

@@ -194,6 +194,7 @@ def scan_corpus(
     found = discover(root, labels_csv)
     problems: list[tuple[str, str]] = list(found.problems)
     rows: list[dict[str, Any]] = []
+    given: list[str | None] = []  # the split the labels CSV names for each row (None: by seed)
     jobs = jobs or default_jobs()
 
     def probe(t: Found) -> tuple[Found, AudioInfo | None, str | None]:
@@ -218,11 +219,13 @@ def scan_corpus(
                 "channels": info.channels, "frames": info.frames, "format": info.format,
                 "size": info.size, "mtime": info.mtime,
             })
+            given.append(t.split)
     bar.close()
     tracks = pd.DataFrame(rows, columns=TRACK_COLUMNS) if rows else _empty_tracks()
     if len(tracks):
         tracks["label"] = _object_labels(tracks["label"])
-        tracks["split"] = assign_splits(list(tracks["track_id"]), list(tracks["label"]), seed=seed)
+        seeded = assign_splits(list(tracks["track_id"]), list(tracks["label"]), seed=seed)
+        tracks["split"] = [g or s for g, s in zip(given, seeded, strict=True)]
         tracks = tracks.astype(_NUMERIC)
     problem_df = pd.DataFrame([{"path": printable(p), "reason": r} for p, r in problems],
                               columns=PROBLEM_COLUMNS)
@@ -244,7 +247,9 @@ def load_manifest(
     """The manifest train/encode use.
 
     With ``data``: reuse the workspace's saved manifest when it was scanned from the same path
-    (and labels CSV) and no file changed since (same names, sizes, mtimes); otherwise scan
+    (and labels CSV; without ``labels_csv``, the CSV the workspace remembers for that same corpus
+    is kept, so ``train --data X`` after ``corpus scan X --labels CSV`` keeps the CSV's labels
+    and splits) and no file changed since (same names, sizes, mtimes); otherwise scan
     ``data``, save the manifest into the workspace and remember the corpus there. Without
     ``data``: load the workspace manifest (scanning the remembered corpus if it is missing).
     """
@@ -263,6 +268,8 @@ def load_manifest(
         data = workspace.corpus()  # raises a clear WorkspaceError when nothing is remembered
         labels_csv = labels_csv or settings.get("labels_csv")
     source = Path(data).expanduser().resolve()
+    if labels_csv is None and settings.get("labels_csv") and settings.get("corpus") == str(source):
+        labels_csv = settings["labels_csv"]  # the CSV this corpus was scanned with (labels, splits)
     csv_path = str(Path(labels_csv).resolve()) if labels_csv else None
     if (saved is not None and saved.meta.get("source") == str(source)
             and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate

@@ -84,7 +84,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="probe",
-        description="Linear genre classifier with stratified cross-validation on the track vectors, "
+        description="Linear genre classifier with stratified (or --group-by grouped) cross-validation on the track vectors, "
                     "beside an MFCC baseline and chance; confusion matrix.",
         run=f"{_PKG}.probe:run",
         options=(
@@ -94,6 +94,9 @@ def register_analyses(register):
             Option(name="fit_sample", type="int", default=20000,
                    help="Above this many labelled tracks, cross-validate on a stratified random sample "
                         "of this many (0: every track)."),
+            Option(name="group_by", type="str", default=None,
+                   help="Group the folds by this column (of the tracks, or of the corpus's labels CSV, "
+                        "e.g. source_track) so excerpts of one track never sit on both sides (GroupKFold)."),
         ),
     ))
     register(AnalysisSpec(
