@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_path, sha256_file
 
 CHECKPOINT_FORMAT = "musiclatent-checkpoint"
@@ -27,7 +28,7 @@ MAX_CONFIG_INT = 65_536  # architecture config integers are sizes: 1..this (samp
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
-class CheckpointError(Exception):
+class CheckpointError(MusiclatentError):
     """A checkpoint is missing, corrupt, tampered with, or of another kind."""
 
 

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from musiclatent.errors import MusiclatentError
 
-class UnsafePathError(ValueError):
+
+class UnsafePathError(MusiclatentError, ValueError):
     """A name would place a file outside its output folder."""
 
 
@@ -202,7 +204,7 @@ def staged_naming(folder: str | os.PathLike, staging: str | os.PathLike) -> Iter
 
 
 # ------------------------------------------------------------------------ exclusive writers
-class BusyError(Exception):
+class BusyError(MusiclatentError):
     """Another live process holds the lock of an output (its pid is in the message)."""
 
 

@@ -15,10 +15,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from musiclatent.errors import MusiclatentError
 from musiclatent.metrics import audio
 
 
-class LossSpecError(ValueError):
+class LossSpecError(MusiclatentError, ValueError):
     """A loss spec names an unknown loss or is malformed."""
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from musiclatent.errors import MusiclatentError
+
 
 class AudioAutoencoder(nn.Module):
     """Base class for musiclatent autoencoders.
@@ -80,7 +82,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-class DeviceError(ValueError):
+class DeviceError(MusiclatentError, ValueError):
     """A ``--device`` that is not a device name, or not present on this machine."""
 
 

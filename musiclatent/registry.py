@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from musiclatent.errors import MusiclatentError
 
-class RegistryError(Exception):
+
+class RegistryError(MusiclatentError):
     """A plugin registered something invalid (e.g. a duplicate name)."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_write_json, inside, safe_name
 
 ENV_VAR = "MUSICLATENT_WORKSPACE"
@@ -31,7 +32,7 @@ RUN_MARKERS = ("run.json", "best.safetensors", "last.safetensors", "last.state.p
 DEFAULT_DIR = "musiclatent-work"
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(MusiclatentError):
     pass
 
 

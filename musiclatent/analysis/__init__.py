@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from musiclatent.errors import MusiclatentError
 
-class AnalysisError(Exception):
+
+class AnalysisError(MusiclatentError):
     """An analysis cannot run on this input (the message says what to change)."""
 
 

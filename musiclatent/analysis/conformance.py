@@ -13,8 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from musiclatent.errors import MusiclatentError
 
-class ConformanceError(AssertionError):
+
+class ConformanceError(MusiclatentError, AssertionError):
     """An analysis broke the contract; the message lists every problem found."""
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
 from musiclatent.analysis import AnalysisContext, AnalysisError, AnalysisResult
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import (
     atomic_write_json,
     foreign_folder,
@@ -190,14 +191,8 @@ def _check_option(name: str, opt, value: Any) -> None:
 
 def _is_user_error(exc: Exception) -> bool:
     """Errors whose message already tells the user what to do (missing track, changed checkpoint,
-    unreadable audio file ...)."""
-    from musiclatent.checkpoint import CheckpointError
-    from musiclatent.corpus.errors import CorpusError
-    from musiclatent.fileio import UnsafePathError
-    from musiclatent.latents.errors import LatentTableError
-
-    return isinstance(exc, (AnalysisError, CheckpointError, CorpusError, LatentTableError, UnsafePathError,
-                            OSError))
+    unreadable audio file ...): any ``MusiclatentError``, an analysis' own included, or an OS error."""
+    return isinstance(exc, (MusiclatentError, OSError))
 
 
 _DEVICE_WORDS = re.compile(r"\b(cuda|cudnn|cublas|mps|hip|xpu|gpu|device|accelerator|out of memory)\b|"

@@ -11,6 +11,7 @@ import importlib
 import click
 
 from musiclatent import __version__
+from musiclatent.cli.common import one_line_errors
 
 # command name -> "module:attribute" (the attribute is a click command or group)
 COMMANDS: dict[str, str] = {
@@ -60,6 +61,11 @@ class LazyGroup(click.Group):
                 raise
             return getattr(module, attr)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx):
+        """Run the group and its subcommand; a user error anywhere in them is one line."""
+        with one_line_errors():
+            return super().invoke(ctx)
 
 
 def build_cli() -> click.Group:

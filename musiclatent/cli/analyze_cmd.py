@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import device_param, user_errors, workspace
+from musiclatent.cli.common import device_param, workspace
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING, "bool": click.BOOL}
 
@@ -55,7 +55,6 @@ def _common_options() -> list[click.Option]:
 
 
 def _make_command(spec) -> click.Command:
-    @user_errors
     def callback(table, out, pooling, seed, device, formats, **options):
         from musiclatent.analysis.runner import run_analysis
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import workspace
 
 DEFAULT_MODELS = "alt5,wave12,wave48,wave192,mel12,mel48,mel192"  # musiclatent.benchmarks.quality.DEFAULT_MODELS
 
@@ -45,7 +45,6 @@ def benchmark():
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: <workspace>/benchmarks/quality).")
 @click.pass_context
-@user_errors
 def quality(ctx, models, budget_s, tracks_per_genre, seconds, segment_seconds, epochs, seed, threads, opus,
             encodec, corpus, labels_csv, group_by, out):
     """Train each model for the same budget on a corpus; print a rate-distortion table.

@@ -1,39 +1,12 @@
-"""Helpers shared by the command modules: turning library errors into clean one-line errors, and the
+"""Helpers shared by the command modules: turning user errors into clean one-line errors, and the
 options every command spells the same way (``--device``)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import functools
 
 import click
-
-
-# Exceptions that are the user's to fix: printed as one line, no traceback.
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from musiclatent.checkpoint import CheckpointError
-    from musiclatent.fileio import BusyError, UnsafePathError
-    from musiclatent.registry import RegistryError
-    from musiclatent.workspace import WorkspaceError
-
-    errors: list[type[BaseException]] = [
-        CheckpointError, RegistryError, WorkspaceError, UnsafePathError, BusyError, FileNotFoundError
-    ]
-    try:
-        from musiclatent.model import DeviceError
-
-        errors.append(DeviceError)
-    except ImportError:  # torch missing: the command fails later with its own message
-        pass
-    for path in ("musiclatent.corpus.errors:CorpusError", "musiclatent.latents.errors:LatentTableError",
-                 "musiclatent.analysis:AnalysisError", "musiclatent.report.build:ReportError",
-                 "musiclatent.training.trainer:TrainingError", "musiclatent.training.gridsearch:GridSearchError"):
-        module, _, attr = path.partition(":")
-        try:
-            errors.append(getattr(__import__(module, fromlist=[attr]), attr))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(errors)
 
 
 def os_error_message(exc: OSError) -> str | None:
@@ -50,22 +23,22 @@ def os_error_message(exc: OSError) -> str | None:
     return None
 
 
-def user_errors(func):
-    """Decorator: library errors a user can fix become ``click.ClickException`` (exit 1, one line)."""
+@contextlib.contextmanager
+def one_line_errors():
+    """The CLI's one rule for errors: a ``MusiclatentError`` (the user's to fix), a missing file or
+    an OS error from ``os_error_message`` becomes ``click.ClickException`` (``Error: ...``, exit 1);
+    any other exception is a bug and keeps its traceback."""
+    from musiclatent.errors import MusiclatentError
 
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except _user_errors() as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:
-            message = os_error_message(exc)
-            if message is None:
-                raise
-            raise click.ClickException(message) from None
-
-    return wrapper
+    try:
+        yield
+    except (MusiclatentError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
 
 
 def workspace(ctx: click.Context):

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import workspace
 
 
 @click.group()
@@ -35,7 +35,6 @@ def _minutes(seconds: float) -> str:
               help="Deprecated spelling of --workers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and problems as JSON.")
 @click.pass_context
-@user_errors
 def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json):
     """Scan PATH (a folder, GTZAN layout or any layout, or one audio file) into the workspace.
 
@@ -92,7 +91,6 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same audio).")
 @click.option("--sample-rate", type=click.IntRange(min=8000), default=22050, show_default=True,
               help="Sample rate of the written WAV files.")
-@user_errors
 def synth(out, tracks_per_genre, seconds, seed, sample_rate):
     """Write a small GTZAN-shaped synthetic corpus (OUT/genres/<genre>/<genre>.000NN.wav)."""
     from musiclatent.corpus.synth import synthesize_corpus

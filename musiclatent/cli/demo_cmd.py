@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import workspace
 
 
 @click.command()
@@ -19,7 +19,6 @@ from musiclatent.cli.common import user_errors, workspace
 @click.option("--fast", is_flag=True, help="Tiny sizes: a smoke test in well under a minute.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the corpus, training and analyses.")
 @click.pass_context
-@user_errors
 def demo(ctx, tracks_per_genre, seconds, epochs, model, fast, seed):
     """Run the whole pipeline on the built-in synthetic 10-genre corpus: synthesize -> scan ->
     train briefly -> encode -> umap, cluster, neighbors, interpolate, probe -> report.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from musiclatent.cli.common import device_option, user_errors, workspace
+from musiclatent.cli.common import device_option, workspace
 
 PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no training needed; "
                    "`musiclatent models` lists which have them).")
@@ -114,7 +114,6 @@ def _cache_for(ws, manifest, sample_rate: int):
               help="GPUs per Ray actor (default: 1 when the cluster has GPUs, else 0). --engine ray only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-@user_errors
 def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_seconds, device, workers, resume, engine,
            ray_address, concurrency, num_gpus, quiet):
     """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
@@ -162,7 +161,6 @@ def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_se
               help="Checkpoint to use instead of the one named in the table (must have the same sha256).")
 @device_option
 @click.pass_context
-@user_errors
 def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
     """Decode a track of TABLE (default: the workspace's latest table), or a .npy latent, to WAV."""
     from musiclatent.fileio import inside, safe_name
@@ -207,7 +205,6 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-@user_errors
 def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, segment_seconds, batch_size, max_tracks,
              device, quiet):
     """Measure reconstruction (SI-SDR, MR-STFT, log-mel) beside a same-size resampling codec."""
@@ -244,7 +241,6 @@ def latents():
 @click.argument("table", required=False, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
-@user_errors
 def info(ctx, table, as_json):
     """Metadata, row and track counts, labels, latent shape and problems of TABLE (default: latest)."""
     from musiclatent.latents.table import LatentTable
@@ -281,7 +277,6 @@ def info(ctx, table, as_json):
 @latents.command("validate")
 @click.argument("table", required=False, type=click.Path(exists=True))
 @click.pass_context
-@user_errors
 def validate(ctx, table):
     """Read every file of TABLE and check its schema and metadata."""
     from musiclatent.latents.table import LatentTable

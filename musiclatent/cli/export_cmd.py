@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import workspace
 
 FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")  # musiclatent.exporting.FORMATS
 
@@ -28,19 +28,15 @@ FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")  # musiclatent.expo
 @click.option("--metric", type=click.Choice(["cosine", "euclidean"]), default="cosine", show_default=True,
               help="Distance for computed neighbours.")
 @click.pass_context
-@user_errors
 def export(ctx, fmt, per, out, table, pooling, k, metric):
     """Write the latent table for Renumics Spotlight, Embedding Atlas, DuckDB/polars or a
     spreadsheet, with the workspace's UMAP/PCA map, clusters and neighbours when they exist,
     absolute audio paths and the report's previews; print the command that opens it."""
-    from musiclatent.exporting import ExportError, export_table
+    from musiclatent.exporting import export_table
 
     ws = workspace(ctx)
-    try:
-        result = export_table(table or ws.latest_table(), fmt=fmt, per=per, out=out, workspace=ws,
-                              pooling=pooling, k=k, metric=metric)
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = export_table(table or ws.latest_table(), fmt=fmt, per=per, out=out, workspace=ws,
+                          pooling=pooling, k=k, metric=metric)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"export: {result.path} ({result.rows} rows; columns {', '.join(result.columns)})")

@@ -6,8 +6,6 @@ import json
 
 import click
 
-from musiclatent.cli.common import user_errors
-
 
 def _plugin_rows(registry):
     rows = []
@@ -22,7 +20,6 @@ def _plugin_rows(registry):
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-@user_errors
 def plugins(as_json):
     """List every registered architecture and analysis and the distribution providing it."""
     from musiclatent.plugins import get_registry
@@ -47,7 +44,6 @@ def plugins(as_json):
 @click.option("--seconds", type=float, default=5.0, show_default=True,
               help="Input length used to report latent shape and encoding scale.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-@user_errors
 def models(seconds, as_json):
     """List architectures with latent shape, encoding scale, parameter count and whether weights
     ship with musiclatent (``--pretrained``); builds each model."""

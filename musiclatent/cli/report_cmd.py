@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from musiclatent.cli.common import user_errors, workspace
+from musiclatent.cli.common import workspace
 
 
 @click.command()
@@ -17,19 +17,15 @@ from musiclatent.cli.common import user_errors, workspace
 @click.option("--max-previews", type=click.IntRange(min=0), default=1000, show_default=True,
               help="At most this many tracks get a preview (keeps the folder small).")
 @click.pass_context
-@user_errors
 def report(ctx, out, table, preview_seconds, max_previews):
     """Build one self-contained report folder (open index.html from disk; no server, no network):
     the UMAP map where clicking a point plays the track, clusters, neighbours with players,
     interpolations, the genre probe, and what made it. Sections for analyses that have not run
     say how to produce them."""
-    from musiclatent.report.build import ReportError, build_report
+    from musiclatent.report.build import build_report
 
-    try:
-        index = build_report(workspace(ctx), out=out, table=table, preview_seconds=preview_seconds,
-                             max_previews=max_previews)
-    except ReportError as exc:
-        raise click.ClickException(str(exc)) from None
+    index = build_report(workspace(ctx), out=out, table=table, preview_seconds=preview_seconds,
+                         max_previews=max_previews)
     click.echo(f"report: {index}")
     _warn_stale(index.parent / "report.json")
     click.echo(f"open it in a browser: file://{index}")

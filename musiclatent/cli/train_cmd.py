@@ -6,7 +6,7 @@ import json
 
 import click
 
-from musiclatent.cli.common import device_option, user_errors, workspace
+from musiclatent.cli.common import device_option, workspace
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict:
@@ -36,14 +36,6 @@ def _csv(kind):
 
 def _stderr(line: str) -> None:
     click.echo(line, err=True)
-
-
-def _library_errors():
-    from musiclatent.losses import LossSpecError
-    from musiclatent.training.gridsearch import GridSearchError
-    from musiclatent.training.trainer import TrainingError
-
-    return (TrainingError, LossSpecError, GridSearchError)
 
 
 def _common(func):
@@ -91,7 +83,6 @@ def _common(func):
               help="Run folder (default: a new <workspace>/runs/<model>/run-NNN; earlier runs are kept).")
 @click.option("--overwrite", is_flag=True, help="Let a fresh run replace the run already in the --out folder.")
 @click.pass_context
-@user_errors
 def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_seconds, loss, device, seed,
           workers, max_segments, sets, time_budget, no_cache, quiet, resume, from_pretrained, out, overwrite):
     """Train an autoencoder on the corpus, with validation after every epoch.
@@ -103,16 +94,13 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
     from musiclatent.training.trainer import train as run_training
 
     init_from = pretrained_checkpoint(model) if from_pretrained else None
-    try:
-        result = run_training(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
-                              batch_size=batch_size, eval_batch_size=eval_batch_size,
-                              segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
-                              seed=seed, workers=workers, max_train_segments=max_segments,
-                              config_overrides=_parse_sets(sets), time_budget_s=time_budget,
-                              cache=not no_cache, progress=not quiet, overwrite=overwrite, init_from=init_from,
-                              log=_stderr)
-    except _library_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+    result = run_training(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
+                          batch_size=batch_size, eval_batch_size=eval_batch_size,
+                          segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
+                          seed=seed, workers=workers, max_train_segments=max_segments,
+                          config_overrides=_parse_sets(sets), time_budget_s=time_budget,
+                          cache=not no_cache, progress=not quiet, overwrite=overwrite, init_from=init_from,
+                          log=_stderr)
     if result.status == "already_done":
         click.echo(f"{model}: nothing to do, {result.epochs_completed} epoch(s) already trained")
     elif result.status == "time_budget":
@@ -143,7 +131,6 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Grid folder (default: <workspace>/runs/grid).")
 @click.pass_context
-@user_errors
 def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size, segment_seconds, loss, device,
                seed, workers, max_segments, sets, time_budget, no_cache, quiet, out):
     """Grid search over models x learning rates x epoch counts, as in the seed report.
@@ -154,14 +141,11 @@ def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size,
     from musiclatent.training.gridsearch import format_best
     from musiclatent.training.gridsearch import gridsearch as run_grid
 
-    try:
-        table = run_grid(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
-                         batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds,
-                         loss=loss, device=device, seed=seed, workers=workers, max_train_segments=max_segments,
-                         config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache,
-                         progress=not quiet, log=_stderr)
-    except _library_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+    table = run_grid(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
+                     batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds,
+                     loss=loss, device=device, seed=seed, workers=workers, max_train_segments=max_segments,
+                     config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache,
+                     progress=not quiet, log=_stderr)
     trained = int(table.drop_duplicates("run_dir")["retrained"].sum())
     runs = table["run_dir"].nunique()
     click.secho(f"Grid search: {runs} run(s), {trained} trained now, {runs - trained} reused", bold=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from musiclatent.errors import MusiclatentError
+
 
 def printable(path: str | bytes | os.PathLike) -> str:
     """``path`` as one line of text that can always be printed and stored.
@@ -15,7 +17,7 @@ def printable(path: str | bytes | os.PathLike) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-class CorpusError(Exception):
+class CorpusError(MusiclatentError):
     """A corpus problem the user can fix (bad folder, bad labels CSV, missing manifest)."""
 
 

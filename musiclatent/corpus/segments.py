@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musiclatent.errors import MusiclatentError
+
 DEFAULT_SEGMENT_SECONDS = 5.0
 DEFAULT_MIN_TAIL_SECONDS = 1.0
 
@@ -79,7 +81,7 @@ def cut_segments(
     return segments, meta
 
 
-class SegmentLengthError(ValueError):
+class SegmentLengthError(MusiclatentError, ValueError):
     """Every track is shorter than one segment: all segments would be mostly zero padding."""
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from musiclatent import __version__
+from musiclatent.errors import MusiclatentError
 from musiclatent.exporting import sources
 
 FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")
@@ -38,7 +39,7 @@ EXPORT_KEY = b"musiclatent.export"
 DEFAULT_NEIGHBORS = 10
 
 
-class ExportError(ValueError):
+class ExportError(MusiclatentError, ValueError):
     """Bad export options (unknown format, nothing to export)."""
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import __version__
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import (
     atomic_write_json,
     atomic_write_text,
@@ -63,7 +64,7 @@ STATIC = ("report.js", "report.css")
 DEFAULT_MAX_PREVIEWS = 1000
 
 
-class ReportError(Exception):
+class ReportError(MusiclatentError):
     """The report cannot be built as asked (the message says what to do)."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_path, inside, safe_name
 
 CRITERIA = {
@@ -27,7 +28,7 @@ CRITERIA = {
 EPOCH_FREE_SCHEDULERS = ("step", "none", "constant")
 
 
-class GridSearchError(Exception):
+class GridSearchError(MusiclatentError):
     """The grid cannot be run as asked."""
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_write_json
 from musiclatent.training import data as rundata
 from musiclatent.training import guard
@@ -44,7 +45,7 @@ from musiclatent.training.state import (
 )
 
 
-class TrainingError(Exception):
+class TrainingError(MusiclatentError):
     """Training cannot go on (NaN loss, incompatible resume, empty split ...)."""
 
 
