@@ -1,0 +1,92 @@
+"""One error base: every musiclatent exception is a ``MusiclatentError``, which the CLI prints as
+one line; any other exception is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import musiclatent
+import musiclatent.plugins
+from musiclatent.cli import cli
+from musiclatent.errors import MusiclatentError
+
+
+def _exception_classes() -> dict[str, type]:
+    """Every public exception class defined in a musiclatent module, by qualified name."""
+    found = {}
+    for info in pkgutil.walk_packages(musiclatent.__path__, "musiclatent."):
+        module = importlib.import_module(info.name)  # a module that fails to import fails the test
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, BaseException) and not name.startswith("_")
+                    and obj.__module__ == module.__name__):
+                found[f"{module.__name__}.{name}"] = obj
+    return found
+
+
+def test_every_exception_class_has_the_one_base():
+    classes = _exception_classes()
+    assert "musiclatent.corpus.errors.CorpusError" in classes and "musiclatent.fileio.BusyError" in classes
+    assert len(classes) >= 21, sorted(classes)
+    orphans = sorted(name for name, cls in classes.items() if not issubclass(cls, MusiclatentError))
+    assert not orphans, f"derive these from musiclatent.errors.MusiclatentError: {orphans}"
+
+
+def test_builtin_bases_are_kept_for_existing_callers():
+    from musiclatent.analysis.conformance import ConformanceError
+    from musiclatent.exporting import ExportError
+    from musiclatent.fileio import CorpusPathError
+    from musiclatent.losses import LossSpecError
+    from musiclatent.model import DeviceError
+
+    for cls in (ExportError, CorpusPathError, LossSpecError, DeviceError):
+        assert issubclass(cls, ValueError), cls
+    assert issubclass(ConformanceError, AssertionError)
+
+
+class PluginProblem(MusiclatentError):
+    """What a plugin raises for a user error."""
+
+
+def _fail_with(monkeypatch, exc: BaseException) -> None:
+    def get_registry():
+        raise exc
+
+    monkeypatch.setattr(musiclatent.plugins, "get_registry", get_registry)
+
+
+def test_a_user_error_in_a_command_is_one_line(monkeypatch):
+    _fail_with(monkeypatch, PluginProblem("models.toml: no such section; add [models] and retry"))
+    res = CliRunner().invoke(cli, ["plugins"])
+    assert res.exit_code == 1
+    assert res.output == "Error: models.toml: no such section; add [models] and retry\n"
+
+
+def test_a_user_error_in_the_group_callback_is_one_line(monkeypatch, tmp_path):
+    from musiclatent.workspace import Workspace, WorkspaceError
+
+    def refuse(cls, root=None):
+        raise WorkspaceError(f"{root}: not a workspace")
+
+    monkeypatch.setattr(Workspace, "open", classmethod(refuse))
+    res = CliRunner().invoke(cli, ["-w", str(tmp_path), "report"])
+    assert res.exit_code == 1 and res.output == f"Error: {tmp_path}: not a workspace\n"
+
+
+def test_a_bug_keeps_its_traceback():
+    code = ("import musiclatent.plugins as p\n"
+            "def boom():\n    raise RuntimeError('a bug in a plugin')\n"
+            "p.get_registry = boom\n"
+            "from musiclatent.cli import main\nmain(['plugins'])\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.rstrip().endswith("RuntimeError: a bug in a plugin")
+    assert not any(line.startswith("Error:") for line in proc.stderr.splitlines())
