@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import musiclatent
 import musiclatent.plugins
 from musiclatent.cli import cli
 from musiclatent.errors import MusiclatentError
+from musiclatent.hookspecs import hookimpl
+from musiclatent.registry import AnalysisSpec
 
 
 def _exception_classes() -> dict[str, type]:
@@ -90,3 +93,23 @@ def test_a_bug_keeps_its_traceback():
     assert "Traceback (most recent call last)" in proc.stderr
     assert proc.stderr.rstrip().endswith("RuntimeError: a bug in a plugin")
     assert not any(line.startswith("Error:") for line in proc.stderr.splitlines())
+
+
+def _picky_run(ctx):
+    raise PluginProblem("--codebook 500: must be a power of two")
+
+
+class PickyPlugin:
+    @hookimpl
+    def register_analyses(self, register):
+        register(AnalysisSpec(name="picky", description="refuses its input", run=_picky_run))
+
+
+def test_an_analysis_user_error_is_passed_on_not_blamed_on_the_plugin(fresh_plugins, tmp_path):
+    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analysis.testing import write_synthetic_table
+
+    fresh_plugins.register_plugin(PickyPlugin(), name="picky-plugin")
+    table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=4)
+    with pytest.raises(PluginProblem, match=r"^--codebook 500: must be a power of two$"):
+        run_analysis("picky", table=table, out_dir=tmp_path / "o")
