@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 
 class RegistryError(Exception):
     """A plugin registered something invalid (e.g. a duplicate name)."""
@@ -65,7 +67,7 @@ class ArchitectureSpec:
     factory: str | Callable
     defaults: Mapping[str, Any] = field(default_factory=dict)
     recipe: Mapping[str, Any] = field(default_factory=dict)
-    sample_rate: int = 22050
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     tags: tuple[str, ...] = ()
     plugin: str = ""
     distribution: str = ""

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 
 class AnalysisError(Exception):
     """An analysis cannot run on this input (the message says what to change)."""
@@ -68,7 +70,7 @@ class AnalysisContext:
     @property
     def sample_rate(self) -> int:
         meta = self.metadata
-        return int(meta.get("sample_rate") or getattr(self.table, "sample_rate", 22050))
+        return int(meta.get("sample_rate") or getattr(self.table, "sample_rate", DEFAULT_SAMPLE_RATE))
 
     def track_vectors(self):
         """``(X[n_tracks, d] float32, tracks DataFrame)`` pooled with ``self.pooling`` (cached)."""
