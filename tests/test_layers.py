@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,3 +54,13 @@ def test_no_module_imports_a_private_name_of_another_package():
                 if other != home and private:
                     found.append(f"{module} imports {private} from {node.module}")
     assert not found, "\n".join(found)
+
+
+def test_the_default_sample_rate_is_written_once():
+    """22050 as a number appears only in musiclatent.corpus.rates (prose in docstrings may say it)."""
+    found = []
+    for path in sorted((ROOT / "musiclatent").rglob("*.py")):
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        found += [f"{path.relative_to(ROOT)}:{t.start[0]}" for t in tokens
+                  if t.type == tokenize.NUMBER and t.string.replace("_", "") == "22050"]
+    assert found == ["musiclatent/corpus/rates.py:7"], found
