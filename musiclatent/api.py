@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,7 +59,7 @@ def synth(out: PathLike, *, tracks_per_genre: int = 10, seconds: float = 30.0, s
                              progress=progress)
 
 
-def scan(path: PathLike, *, labels: PathLike | None = None, sample_rate: int = 22050, seed: int = 0,
+def scan(path: PathLike, *, labels: PathLike | None = None, sample_rate: int = DEFAULT_SAMPLE_RATE, seed: int = 0,
          quick: bool = False, workspace: Workspace | PathLike | None = None, progress: bool = True) -> Manifest:
     """Scan a corpus folder, save its manifest in the workspace and remember it (``corpus scan``)."""
     from musiclatent.corpus.errors import CorpusError
@@ -102,14 +103,14 @@ def encode(model: str | None = None, *, checkpoint: PathLike | None = None, data
     """Encode the corpus into a latent table and open it (``musiclatent encode``); options as in
     ``musiclatent.latents.encode.encode_corpus`` (batch_size, segment_seconds, device, workers, resume)."""
     from musiclatent.checkpoint import read_metadata
-    from musiclatent.corpus.manifest import load_manifest
     from musiclatent.latents.encode import encode_corpus
     from musiclatent.latents.table import LatentTable
+    from musiclatent.workspace import load_manifest
 
     ws = _ws(workspace)
     ckpt = _checkpoint(ws, model, checkpoint)
     meta = read_metadata(ckpt)
-    manifest = load_manifest(ws, data, sample_rate=int(meta.get("sample_rate", 22050)),
+    manifest = load_manifest(ws, data, sample_rate=int(meta.get("sample_rate", DEFAULT_SAMPLE_RATE)),
                              progress=options.get("progress", True))
     target = Path(out).expanduser() if out else ws.latents_path(model or meta["arch"])
     return LatentTable.open(encode_corpus(checkpoint=ckpt, manifest=manifest, out=target, **options))
@@ -157,12 +158,12 @@ def evaluate(model: str | None = None, *, checkpoint: PathLike | None = None, da
              **options: Any) -> pd.DataFrame:
     """Reconstruction metrics per track beside the same-size resampling codec (``musiclatent evaluate``)."""
     from musiclatent.checkpoint import read_metadata
-    from musiclatent.corpus.manifest import load_manifest
     from musiclatent.latents.evaluate import evaluate as _evaluate
+    from musiclatent.workspace import load_manifest
 
     ws = _ws(workspace)
     ckpt = _checkpoint(ws, model, checkpoint)
-    manifest = load_manifest(ws, data, sample_rate=int(read_metadata(ckpt).get("sample_rate", 22050)),
+    manifest = load_manifest(ws, data, sample_rate=int(read_metadata(ckpt).get("sample_rate", DEFAULT_SAMPLE_RATE)),
                              progress=options.get("progress", True))
     return _evaluate(ckpt, manifest, split, **options)
 

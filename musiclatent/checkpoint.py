@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent import FORMAT_VERSION, __version__
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_path, sha256_file
 
@@ -43,7 +44,7 @@ def save_checkpoint(path: str | os.PathLike, model, **metadata: Any) -> Path:
         "musiclatent_version": __version__,
         "arch": model.arch_name,
         "config": model.arch_config,
-        "sample_rate": int(getattr(model, "sample_rate", 22050)),
+        "sample_rate": int(getattr(model, "sample_rate", DEFAULT_SAMPLE_RATE)),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **metadata,
     }
@@ -115,7 +116,7 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
     _check_size_on_meta(path, arch, spec, config, shapes)
     try:
         model = spec.build(**config)
-        model.latent_shape(int(getattr(model, "sample_rate", 22050)))  # sizes that divide by zero fail here
+        model.latent_shape(int(getattr(model, "sample_rate", DEFAULT_SAMPLE_RATE)))  # sizes that divide by zero fail here
     except (TypeError, ValueError, RuntimeError, ArithmeticError, MemoryError, IndexError, KeyError) as exc:
         raise CheckpointError(f"{path}: its config does not build {arch!r}: {_first_line(exc)}") from None
     try:
@@ -143,7 +144,7 @@ def check_config(path: str | os.PathLike, arch: str, config: Any) -> None:
     """Refuse, before anything is built, a config no trained model has: not a mapping, a number that
     is NaN/infinite, an integer size outside 1..``MAX_CONFIG_INT``, a sample rate outside
     1000-768000 Hz (e.g. a hostile negative ``n_fft``, zero hop or a million channels)."""
-    from musiclatent.corpus.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+    from musiclatent.corpus.rates import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: config of {arch!r} is {type(config).__name__}, not a mapping")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 from musiclatent.metrics import audio
 
@@ -154,7 +155,7 @@ def parse_loss_spec(spec: str) -> list[tuple[float, str]]:
     return terms
 
 
-def build_loss(spec: str, sample_rate: int = 22050) -> nn.Module:
+def build_loss(spec: str, sample_rate: int = DEFAULT_SAMPLE_RATE) -> nn.Module:
     """Build the loss a spec names; a single unweighted name returns that loss itself."""
     terms = parse_loss_spec(spec)
     if len(terms) == 1 and terms[0][0] == 1.0:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 
 
@@ -33,7 +34,7 @@ class AudioAutoencoder(nn.Module):
 
     aux_loss: torch.Tensor | None = None
 
-    sample_rate: int = 22050
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     hop: int = 1
     latent_channels: int = 1
     arch_name: str = ""

@@ -146,7 +146,7 @@ def run_demo(workspace=None, *, tracks_per_genre: int | None = None, seconds: fl
     manifest_box: dict[str, Any] = {}
 
     def scan() -> bool:
-        from musiclatent.corpus.manifest import load_manifest
+        from musiclatent.workspace import load_manifest
 
         before = ws.manifest_path.stat().st_mtime if ws.manifest_path.exists() else None
         manifest_box["m"] = load_manifest(ws, data=corpus, progress=progress)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 
 
@@ -67,7 +68,7 @@ class ArchitectureSpec:
     factory: str | Callable
     defaults: Mapping[str, Any] = field(default_factory=dict)
     recipe: Mapping[str, Any] = field(default_factory=dict)
-    sample_rate: int = 22050
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     tags: tuple[str, ...] = ()
     plugin: str = ""
     distribution: str = ""

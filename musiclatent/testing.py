@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LENGTHS: tuple[int, ...] = (110250, 22050, 1000, 37)
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
+DEFAULT_LENGTHS: tuple[int, ...] = (110250, DEFAULT_SAMPLE_RATE, 1000, 37)
 
 
 def _resolve(spec_or_name: Any):
@@ -115,7 +117,7 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
                 f"{name}: decode of a random latent [{batch}, {c}, {t}] gave {list(y_random.shape)} "
                 "or non-finite values; decode must work from the latent alone")
 
-    _check_gradients(model, name, min(lengths, key=lambda n: abs(n - 22050)), batch)
+    _check_gradients(model, name, min(lengths, key=lambda n: abs(n - DEFAULT_SAMPLE_RATE)), batch)
     _check_checkpoint_round_trip(model, spec, name, lengths, batch, save_checkpoint, load_checkpoint)
 
 

@@ -21,10 +21,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_write_json, inside, safe_name
+
+if TYPE_CHECKING:
+    from musiclatent.corpus.manifest import Manifest
 
 ENV_VAR = "MUSICLATENT_WORKSPACE"
 RUN_PREFIX = "run-"
@@ -157,3 +161,53 @@ class Workspace:
     @property
     def report_dir(self) -> Path:
         return self.root / "report"
+
+
+def load_manifest(
+    workspace: Workspace,
+    data: str | os.PathLike | None = None,
+    labels_csv: str | os.PathLike | None = None,
+    sample_rate: int | None = None,
+    quick: bool = False,
+    progress: bool = True,
+) -> Manifest:
+    """The manifest train/encode use (the workspace remembers the corpus; the corpus knows no workspace).
+
+    With ``data``: reuse the workspace's saved manifest when it was scanned from the same path
+    (and labels CSV; without ``labels_csv``, the CSV the workspace remembers for that same corpus
+    is kept, so ``train --data X`` after ``corpus scan X --labels CSV`` keeps the CSV's labels
+    and splits) and no file changed since (same names, sizes, mtimes); otherwise scan
+    ``data``, save the manifest into the workspace and remember the corpus there. Without
+    ``data``: load the workspace manifest (scanning the remembered corpus if it is missing).
+    """
+    from musiclatent.corpus import manifest as corpus_manifest
+    from musiclatent.corpus.discover import discover
+    from musiclatent.corpus.errors import CorpusError
+
+    settings = workspace.settings()
+    rate = int(sample_rate or settings.get("sample_rate") or DEFAULT_SAMPLE_RATE)
+    seed = int(settings.get("split_seed") or 0)
+    saved = None
+    if workspace.manifest_path.exists():
+        try:
+            saved = corpus_manifest.Manifest.load(workspace.manifest_path)
+        except CorpusError:
+            saved = None
+    if data is None:
+        if saved is not None and (sample_rate is None or saved.sample_rate == rate):
+            return saved
+        data = workspace.corpus()  # raises a clear WorkspaceError when nothing is remembered
+        labels_csv = labels_csv or settings.get("labels_csv")
+    source = Path(data).expanduser().resolve()
+    if labels_csv is None and settings.get("labels_csv") and settings.get("corpus") == str(source):
+        labels_csv = settings["labels_csv"]  # the CSV this corpus was scanned with (labels, splits)
+    csv_path = str(Path(labels_csv).resolve()) if labels_csv else None
+    if (saved is not None and saved.meta.get("source") == str(source)
+            and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate
+            and saved.seed == seed):
+        if saved.meta.get("fingerprint") == corpus_manifest.fingerprint(discover(source, labels_csv), labels_csv):
+            return saved
+    manifest = corpus_manifest.scan_corpus(source, labels_csv, sample_rate=rate, quick=quick, seed=seed, progress=progress)
+    manifest.save(workspace.manifest_path)
+    workspace.update(corpus=str(source), labels_csv=csv_path, labels=manifest.labels, sample_rate=rate)
+    return manifest

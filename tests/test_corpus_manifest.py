@@ -8,8 +8,8 @@ from corpus_helpers import gtzan_like, sine, write
 from musiclatent.corpus import manifest as manifest_mod
 from musiclatent.corpus.discover import discover
 from musiclatent.corpus.errors import CorpusError
-from musiclatent.corpus.manifest import Manifest, load_manifest, scan_corpus
-from musiclatent.workspace import Workspace
+from musiclatent.corpus.manifest import Manifest, scan_corpus
+from musiclatent.workspace import Workspace, load_manifest
 
 
 def test_gtzan_layouts(tmp_path):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 
 
@@ -70,7 +71,7 @@ class AnalysisContext:
     @property
     def sample_rate(self) -> int:
         meta = self.metadata
-        return int(meta.get("sample_rate") or getattr(self.table, "sample_rate", 22050))
+        return int(meta.get("sample_rate") or getattr(self.table, "sample_rate", DEFAULT_SAMPLE_RATE))
 
     def track_vectors(self):
         """``(X[n_tracks, d] float32, tracks DataFrame)`` pooled with ``self.pooling`` (cached)."""

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192")
 COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "mel_dac", "probe_acc",
            "probe_std", "enc_xrt", "dec_xrt", "enc_vs_encodec", "params", "epochs", "train_s", "note")
@@ -40,7 +42,7 @@ class QualityResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def kbps_of(scale: float, sample_rate: int = 22050) -> float:
+def kbps_of(scale: float, sample_rate: int = DEFAULT_SAMPLE_RATE) -> float:
     """kbit/s of a latent at encoding scale 1/``scale`` with 16-bit values."""
     return sample_rate / scale * BITS_PER_VALUE / 1000
 
@@ -137,7 +139,7 @@ def mfcc_vectors(waves, tracks: list[str], sample_rate: int) -> np.ndarray:
     return np.stack([feats[[i for i, x in enumerate(tracks) if x == t]].mean(axis=0) for t in order])
 
 
-def nominal_scale(model, sample_rate: int = 22050) -> float:
+def nominal_scale(model, sample_rate: int = DEFAULT_SAMPLE_RATE) -> float:
     """Encoding scale on a long input (a multiple of the hop, or one hour), free of padding effects."""
     hop = int(getattr(model, "hop", 1) or 1)
     return float(model.encoding_scale(hop * 100_000 if hop > 1 else sample_rate * 3600))
@@ -172,18 +174,17 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.dataset import SegmentDataset
     from musiclatent.corpus.errors import CorpusError
-    from musiclatent.corpus.manifest import load_manifest
     from musiclatent.corpus.synth import synthesize_corpus
     from musiclatent.plugins import get_registry
     from musiclatent.training.trainer import train
-    from musiclatent.workspace import Workspace
+    from musiclatent.workspace import Workspace, load_manifest
 
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     registry = get_registry()
     for name in models:
         registry.architecture(name)  # unknown names fail before any work
-    sr = 22050
+    sr = DEFAULT_SAMPLE_RATE
     if corpus is None:
         corpus = out / "corpus"
         synthesize_corpus(corpus, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, progress=progress)

@@ -7,6 +7,7 @@ import json
 import click
 
 from musiclatent.cli.common import workspace
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 
 
 @click.group()
@@ -24,7 +25,7 @@ def _minutes(seconds: float) -> str:
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--labels", "labels_csv", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CSV with columns path,label (paths relative to PATH) giving each track's label.")
-@click.option("--sample-rate", type=click.IntRange(min=1000), default=22050, show_default=True,
+@click.option("--sample-rate", type=click.IntRange(min=1000), default=DEFAULT_SAMPLE_RATE, show_default=True,
               help="Sample rate the audio is resampled to for training and encoding.")
 @click.option("--quick", is_flag=True,
               help="Only read file headers (fast); do not decode files to catch damaged data.")
@@ -89,7 +90,7 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Length of each track in seconds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same audio).")
-@click.option("--sample-rate", type=click.IntRange(min=8000), default=22050, show_default=True,
+@click.option("--sample-rate", type=click.IntRange(min=8000), default=DEFAULT_SAMPLE_RATE, show_default=True,
               help="Sample rate of the written WAV files.")
 def synth(out, tracks_per_genre, seconds, seed, sample_rate):
     """Write a small GTZAN-shaped synthetic corpus (OUT/genres/<genre>/<genre>.000NN.wav)."""

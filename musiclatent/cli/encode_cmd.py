@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from musiclatent.cli.common import device_option, workspace
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 
 PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no training needed; "
                    "`musiclatent models` lists which have them).")
@@ -118,14 +119,14 @@ def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_se
            ray_address, concurrency, num_gpus, quiet):
     """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
     from musiclatent.checkpoint import read_metadata
-    from musiclatent.corpus.manifest import load_manifest
     from musiclatent.latents.encode import encode_corpus
     from musiclatent.latents.table import LatentTable
+    from musiclatent.workspace import load_manifest
 
     ws = workspace(ctx)
     ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
     meta = read_metadata(ckpt)
-    rate = int(meta.get("sample_rate", 22050))
+    rate = int(meta.get("sample_rate", DEFAULT_SAMPLE_RATE))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
     _check_segments(manifest, ckpt, meta, segment_seconds)
     target = Path(out).expanduser() if out else ws.latents_path(name)
@@ -209,13 +210,13 @@ def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, seg
              device, quiet):
     """Measure reconstruction (SI-SDR, MR-STFT, log-mel) beside a same-size resampling codec."""
     from musiclatent.checkpoint import read_metadata
-    from musiclatent.corpus.manifest import load_manifest
     from musiclatent.latents.evaluate import evaluate as run_evaluate
     from musiclatent.latents.evaluate import summarize, write_evaluation
+    from musiclatent.workspace import load_manifest
 
     ws = workspace(ctx)
     ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
-    rate = int(read_metadata(ckpt).get("sample_rate", 22050))
+    rate = int(read_metadata(ckpt).get("sample_rate", DEFAULT_SAMPLE_RATE))
     manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
     df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,
                       segment_seconds=segment_seconds, device=device, batch_size=batch_size,

@@ -19,16 +19,13 @@ import numpy as np
 import soundfile as sf
 
 from musiclatent.corpus.errors import AudioReadError
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 
 # Above this reduced rate ratio torchaudio's kernel becomes huge (e.g. 44101 Hz -> 22050 Hz);
 # such odd rates go through scipy's polyphase resampler instead.
 _MAX_TORCHAUDIO_RATIO = 2000
-# Sample rates a header may claim: outside them the file is damaged or not music, and resampling
-# from them would cost far more than the audio is worth (1 Hz -> 22050 Hz built an 8 GiB kernel).
-MIN_SAMPLE_RATE = 1000
-MAX_SAMPLE_RATE = 768_000
 
 
 @dataclass(frozen=True)
@@ -167,7 +164,7 @@ def resample(wave: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return np.ascontiguousarray(out[:n_out], dtype=np.float32)
 
 
-def read_audio(path: str | bytes | os.PathLike, sample_rate: int = 22050) -> np.ndarray:
+def read_audio(path: str | bytes | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
     """Read ``path`` as float32 mono at ``sample_rate`` (downmixed by mean, resampled).
 
     Raises :class:`AudioReadError` for missing, empty, non-audio, damaged or NaN/Inf files.

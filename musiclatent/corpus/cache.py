@@ -28,6 +28,7 @@ import numpy as np
 
 from musiclatent.corpus.audio import read_audio
 from musiclatent.corpus.errors import AudioReadError, printable
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.fileio import CorpusPathError, corpus_file
 
 INDEX_VERSION = 1
@@ -61,7 +62,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 class AudioCache:
     """Decoded float32 mono audio of a corpus at one sample rate, memory-mapped for reading."""
 
-    def __init__(self, cache_dir: str | os.PathLike, root: str | os.PathLike, sample_rate: int = 22050):
+    def __init__(self, cache_dir: str | os.PathLike, root: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE):
         self.root = Path(root)
         self.sample_rate = int(sample_rate)
         self.folder = cache_folder(cache_dir, root, sample_rate)

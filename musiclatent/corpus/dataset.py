@@ -21,6 +21,7 @@ from musiclatent.corpus.audio import read_audio, resampled_length
 from musiclatent.corpus.cache import AudioCache
 from musiclatent.corpus.errors import AudioReadError, CorpusError
 from musiclatent.corpus.manifest import Manifest
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.corpus.segments import (
     DEFAULT_MIN_TAIL_SECONDS,
     DEFAULT_SEGMENT_SECONDS,
@@ -43,7 +44,7 @@ class SegmentDataset(_Base):
         self,
         manifest: Manifest,
         split: str | None = "train",
-        sample_rate: int = 22050,
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
         segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
         cache_dir: str | os.PathLike | None = None,
         min_tail_seconds: float = DEFAULT_MIN_TAIL_SECONDS,

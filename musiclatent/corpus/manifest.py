@@ -22,6 +22,7 @@ import pandas as pd
 from musiclatent.corpus.audio import AudioInfo, audio_info, decode
 from musiclatent.corpus.discover import Discovery, Found, discover
 from musiclatent.corpus.errors import AudioReadError, CorpusError, printable
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.corpus.splits import SPLITS, assign_splits
 
 FORMAT = "musiclatent.manifest"
@@ -52,7 +53,7 @@ class Manifest:
     root: Path
     tracks: pd.DataFrame
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
-    sample_rate: int = 22050
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     seed: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -142,7 +143,7 @@ class Manifest:
         extra = {k: v for k, v in meta.items()
                  if k not in ("format", "format_version", "root", "sample_rate", "seed")}
         return cls(root=Path(meta["root"]), tracks=tracks, problems=problems,
-                   sample_rate=int(meta.get("sample_rate", 22050)), seed=int(meta.get("seed", 0)), meta=extra)
+                   sample_rate=int(meta.get("sample_rate", DEFAULT_SAMPLE_RATE)), seed=int(meta.get("seed", 0)), meta=extra)
 
 
 # ---------------------------------------------------------------------- scanning
@@ -182,7 +183,7 @@ def default_jobs() -> int:
 def scan_corpus(
     root: str | os.PathLike,
     labels_csv: str | os.PathLike | None = None,
-    sample_rate: int = 22050,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
     jobs: int | None = None,
     quick: bool = False,
     seed: int = 0,
@@ -234,49 +235,3 @@ def scan_corpus(
             "fingerprint": fingerprint(found, labels_csv)}
     return Manifest(root=found.root, tracks=tracks, problems=problem_df, sample_rate=int(sample_rate),
                     seed=seed, meta=meta)
-
-
-def load_manifest(
-    workspace: Any,
-    data: str | os.PathLike | None = None,
-    labels_csv: str | os.PathLike | None = None,
-    sample_rate: int | None = None,
-    quick: bool = False,
-    progress: bool = True,
-) -> Manifest:
-    """The manifest train/encode use.
-
-    With ``data``: reuse the workspace's saved manifest when it was scanned from the same path
-    (and labels CSV; without ``labels_csv``, the CSV the workspace remembers for that same corpus
-    is kept, so ``train --data X`` after ``corpus scan X --labels CSV`` keeps the CSV's labels
-    and splits) and no file changed since (same names, sizes, mtimes); otherwise scan
-    ``data``, save the manifest into the workspace and remember the corpus there. Without
-    ``data``: load the workspace manifest (scanning the remembered corpus if it is missing).
-    """
-    settings = workspace.settings()
-    rate = int(sample_rate or settings.get("sample_rate") or 22050)
-    seed = int(settings.get("split_seed") or 0)
-    saved = None
-    if workspace.manifest_path.exists():
-        try:
-            saved = Manifest.load(workspace.manifest_path)
-        except CorpusError:
-            saved = None
-    if data is None:
-        if saved is not None and (sample_rate is None or saved.sample_rate == rate):
-            return saved
-        data = workspace.corpus()  # raises a clear WorkspaceError when nothing is remembered
-        labels_csv = labels_csv or settings.get("labels_csv")
-    source = Path(data).expanduser().resolve()
-    if labels_csv is None and settings.get("labels_csv") and settings.get("corpus") == str(source):
-        labels_csv = settings["labels_csv"]  # the CSV this corpus was scanned with (labels, splits)
-    csv_path = str(Path(labels_csv).resolve()) if labels_csv else None
-    if (saved is not None and saved.meta.get("source") == str(source)
-            and saved.meta.get("labels_csv") == csv_path and saved.sample_rate == rate
-            and saved.seed == seed):
-        if saved.meta.get("fingerprint") == fingerprint(discover(source, labels_csv), labels_csv):
-            return saved
-    manifest = scan_corpus(source, labels_csv, sample_rate=rate, quick=quick, seed=seed, progress=progress)
-    manifest.save(workspace.manifest_path)
-    workspace.update(corpus=str(source), labels_csv=csv_path, labels=manifest.labels, sample_rate=rate)
-    return manifest

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 
 DEFAULT_SEGMENT_SECONDS = 5.0
@@ -43,7 +44,7 @@ def segment_samples(seconds: float, sample_rate: int) -> int:
 
 
 def plan_segments(
-    n_samples: int, seg_len: int, min_tail: int | None = None, sample_rate: int = 22050
+    n_samples: int, seg_len: int, min_tail: int | None = None, sample_rate: int = DEFAULT_SAMPLE_RATE
 ) -> list[Segment]:
     """Segments of a wave of ``n_samples`` (see the module doc for the tail rule)."""
     if min_tail is None:

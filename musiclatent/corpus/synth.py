@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from musiclatent.corpus.errors import CorpusError
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.corpus.synth_compose import Plan, draw_plan
 from musiclatent.corpus.synth_dsp import drive, drum_kit, eq_bus, master_fx, place, render_note
 from musiclatent.corpus.synth_styles import INSTRUMENTS
@@ -91,7 +92,7 @@ def _mix(plan: Plan, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     return mix
 
 
-def render_track(genre: str, seed: int, seconds: float = 30.0, sample_rate: int = 22050) -> np.ndarray:
+def render_track(genre: str, seed: int, seconds: float = 30.0, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
     """Compose and render one clip of ``genre``: float32 mono in [-1, 1], peak at about -1 dBFS.
 
     The same ``(genre, seed)`` always gives the same samples. Raises ``ValueError`` for an
@@ -132,7 +133,7 @@ def _complete(path: Path, frames: int, sample_rate: int) -> bool:
 
 
 def synthesize_corpus(out: str | Path, tracks_per_genre: int = 10, seconds: float = 30.0, seed: int = 0,
-                      sample_rate: int = 22050, genres: Sequence[str] = GENRES, progress: bool = True) -> list[Path]:
+                      sample_rate: int = DEFAULT_SAMPLE_RATE, genres: Sequence[str] = GENRES, progress: bool = True) -> list[Path]:
     """Write a GTZAN-shaped corpus ``out/genres/<genre>/<genre>.000NN.wav`` and return the paths.
 
     Each file is 16-bit PCM mono WAV at ``sample_rate``, written atomically; a file that already

@@ -6,6 +6,7 @@ exactly 1/NN (latent values per second = 22050 / NN). No heavy imports here: the
 import strings, resolved only when a model is built.
 """
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.hookspecs import hookimpl
 from musiclatent.registry import ArchitectureSpec
 
@@ -36,9 +37,9 @@ MEL_CONFIGS = {
 }
 
 WAVE_BASE = {"channels": 8, "max_channels": 64, "dilations": [1, 3, 9], "act": "snake", "weight_norm": True,
-             "sample_rate": 22050}
+             "sample_rate": DEFAULT_SAMPLE_RATE}
 MEL_BASE = {"n_fft": 768, "stft_hop": 192, "n_mels": 64, "channels": 64, "dilations": [1, 3, 9], "kernel_size": 3,
-            "act": "snake", "weight_norm": True, "sample_rate": 22050, "phase": "advance"}
+            "act": "snake", "weight_norm": True, "sample_rate": DEFAULT_SAMPLE_RATE, "phase": "advance"}
 # phase "advance": the iSTFT head predicts a correction to the phase of bin-centred sinusoids, so frames
 # overlap-add coherently from the first step (see musiclatent.models.layers.ISTFTHead).
 

@@ -3,6 +3,7 @@
 Layer tables and what is reconstructed vs. known: docs/architectures.md.
 """
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.hookspecs import hookimpl
 from musiclatent.registry import ArchitectureSpec
 
@@ -38,9 +39,9 @@ def seed_spec(name: str) -> ArchitectureSpec:
         name=name,
         description=description,
         factory=_FACTORY.format(factory),
-        defaults={**defaults, "sample_rate": 22050},
+        defaults={**defaults, "sample_rate": DEFAULT_SAMPLE_RATE},
         recipe={**SEED_RECIPE, "lr": SEED_LR[name]},
-        sample_rate=22050,
+        sample_rate=DEFAULT_SAMPLE_RATE,
         tags=("seed", "waveform"),
     )
 

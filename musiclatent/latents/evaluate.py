@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 METRICS = ("si_sdr", "mrstft", "mel")
 HIGHER_IS_BETTER = {"si_sdr": True, "mrstft": False, "mel": False}
 FLAG = "not better than resampling at equal size"
@@ -113,7 +115,7 @@ def evaluate(
     if base is not None:
         prev, prev_meta = load_checkpoint(base, device=dev)
         systems.append(("previous", f"{prev_meta.get('model_name') or prev_meta['arch']} ({base.name})", prev))
-    sr = int(getattr(model, "sample_rate", meta.get("sample_rate", 22050)))
+    sr = int(getattr(model, "sample_rate", meta.get("sample_rate", DEFAULT_SAMPLE_RATE)))
     seconds = float(segment_seconds or checkpoint_segment_seconds(meta) or DEFAULT_SEGMENT_SECONDS)
     seg_len = segment_samples(seconds, sr)
     scale = float(model.encoding_scale(seg_len))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 
 def table_metadata(model, ck_meta: dict[str, Any], checkpoint: str | os.PathLike, sha256: str,
                    segment_seconds: float, corpus_root: str | os.PathLike) -> dict[str, Any]:
@@ -16,7 +18,7 @@ def table_metadata(model, ck_meta: dict[str, Any], checkpoint: str | os.PathLike
     from musiclatent import __version__
     from musiclatent.corpus.segments import segment_samples
 
-    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", 22050)))
+    sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", DEFAULT_SAMPLE_RATE)))
     seg_len = segment_samples(segment_seconds, sample_rate)
     return {
         "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.models.layers import DownBlock, UpBlock, WNConv1d, activation, product
 
@@ -38,7 +39,7 @@ class WaveAutoencoder(AudioAutoencoder):
 
     def __init__(self, channels: int = 16, strides: Sequence[int] = (6, 4, 2), latent_channels: int = 4,
                  max_channels: int = 64, dilations: Sequence[int] = (1, 3, 9), act: str = "snake",
-                 weight_norm: bool = True, sample_rate: int = 22050):
+                 weight_norm: bool = True, sample_rate: int = DEFAULT_SAMPLE_RATE):
         super().__init__()
         strides = [int(s) for s in strides]
         if not strides or any(s < 1 for s in strides):

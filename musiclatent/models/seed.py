@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.models.blocks import (
     LeftUnpool1d,
@@ -55,7 +56,7 @@ class InterpolatingConvAutoencoder(AudioAutoencoder):
 
     def __init__(self, channels: Sequence[int] = (16, 32), latent_channels: int = 32,
                  strides: Sequence[int] = (4, 4, 4), decoder_kernel: int = 7,
-                 sample_rate: int = 22050):
+                 sample_rate: int = DEFAULT_SAMPLE_RATE):
         super().__init__()
         channels = as_int_list(channels, "channels")
         strides = as_int_list(strides, "strides")
@@ -107,7 +108,7 @@ class PoolingConvAutoencoder(AudioAutoencoder):
     EXTRA_FRAMES = 5
 
     def __init__(self, channels: Sequence[int] = (16, 32), latent_channels: int = 16,
-                 pool: int = 2, unpool: str = "left", sample_rate: int = 22050):
+                 pool: int = 2, unpool: str = "left", sample_rate: int = DEFAULT_SAMPLE_RATE):
         super().__init__()
         hidden = as_int_list(channels, "channels")
         if len(hidden) != 2:
@@ -157,7 +158,7 @@ class LinearConvAutoencoder(AudioAutoencoder):
     """
 
     def __init__(self, strides: Sequence[int] = (2, 3, 5), width: int = 32,
-                 latent_channels: int = 10, sample_rate: int = 22050):
+                 latent_channels: int = 10, sample_rate: int = DEFAULT_SAMPLE_RATE):
         super().__init__()
         strides = as_int_list(strides, "strides")
         self.sample_rate = _check_sample_rate(sample_rate)
@@ -186,19 +187,19 @@ Alt2 = PoolingConvAutoencoder
 
 
 def Alt3(strides: Sequence[int] = (2, 3), width: int = 32, latent_channels: int = 4,  # noqa: N802
-         sample_rate: int = 22050) -> LinearConvAutoencoder:
+         sample_rate: int = DEFAULT_SAMPLE_RATE) -> LinearConvAutoencoder:
     """Net3 ``autoencoder_alt3``: linear, 4 x T/6 latent (scale 1/1.5)."""
     return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
 
 
 def Alt4(strides: Sequence[int] = (2, 3, 5), width: int = 32, latent_channels: int = 10,  # noqa: N802
-         sample_rate: int = 22050) -> LinearConvAutoencoder:
+         sample_rate: int = DEFAULT_SAMPLE_RATE) -> LinearConvAutoencoder:
     """Net4 ``autoencoder_alt4``: linear, 10 x T/30 latent (scale 1/3)."""
     return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
 
 
 def Alt5(strides: Sequence[int] = (3, 3, 4), width: int = 32, latent_channels: int = 3,  # noqa: N802
-         sample_rate: int = 22050) -> LinearConvAutoencoder:
+         sample_rate: int = DEFAULT_SAMPLE_RATE) -> LinearConvAutoencoder:
     """Net5 ``autoencoder_alt5``: linear, 3 x T/36 latent (scale 1/11.998)."""
     return LinearConvAutoencoder(strides, width, latent_channels, sample_rate)
 

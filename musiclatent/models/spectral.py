@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.models.layers import (
     DownBlock,
@@ -62,7 +63,7 @@ class MelAutoencoder(AudioAutoencoder):
 
     def __init__(self, n_fft: int = 768, stft_hop: int = 192, n_mels: int = 64, channels: int = 64,
                  down: Sequence[int] = (), latent_channels: int = 16, dilations: Sequence[int] = (1, 3, 9),
-                 kernel_size: int = 3, act: str = "snake", weight_norm: bool = True, sample_rate: int = 22050,
+                 kernel_size: int = 3, act: str = "snake", weight_norm: bool = True, sample_rate: int = DEFAULT_SAMPLE_RATE,
                  max_log_mag: float = 4.0, phase: str = "free"):
         super().__init__()
         import torchaudio

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+
 MAX_PANELS = 8  # epochs shown in the reconstruction chart besides the original
 MAX_FRAMES = 100  # time columns per spectrogram panel (keeps the HTML small)
 N_MELS = 40
@@ -100,7 +102,7 @@ def write_run_charts(run_dir: str | Path, sample_rate: int | None = None,
         try:
             sample_rate = int(json.loads((run_dir / "run.json").read_text())["data"]["sample_rate"])
         except (OSError, KeyError, ValueError):
-            sample_rate = 22050
+            sample_rate = DEFAULT_SAMPLE_RATE
     written: dict[str, Path] = {}
     if history:
         written.update({f"loss_curve.{k}": v for k, v in save_chart(loss_chart(history), run_dir, "loss_curve").items()})

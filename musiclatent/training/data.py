@@ -22,7 +22,7 @@ def load_datasets(ws, data, sample_rate: int, segment_seconds: float, progress: 
     """The corpus manifest of the workspace (or ``data``) as one ``SegmentDataset`` per split
     (reading through the workspace's decoded-audio cache unless ``cache`` is false)."""
     from musiclatent.corpus.dataset import SegmentDataset
-    from musiclatent.corpus.manifest import load_manifest
+    from musiclatent.workspace import load_manifest
 
     manifest = load_manifest(ws, data, sample_rate=sample_rate, progress=progress)
     sets: dict[str, Any] = {
