@@ -18,8 +18,8 @@ import numpy as np
 
 EXACT_MAX_ROWS = 20_000  # ``auto``: exact search up to this many rows, the ANN index above
 INDEXES = ("auto", "exact", "ann")
-NPROBE = 16              # cells scanned per query (recall/time trade-off, measured at 100k x 256)
-CELLS_PER_SQRT = 1.6     # nlist = 1.6 * sqrt(n) cells (512 at 100k rows)
+NPROBE = 20              # cells scanned per query (recall/time trade-off, measured at 100k x 256)
+CELLS_PER_SQRT = 3.2     # nlist = 3.2 * sqrt(n) cells (1012 at 100k rows)
 TRAIN_PER_CELL = 20      # k-means is trained on 20 rows per cell (a seeded sample) ...
 KMEANS_ITERATIONS = 10   # ... for 10 iterations (FAISS's 25 cost 20% more time, no recall, at 100k)
 INSTALL_HINT = "pip install faiss-cpu (or the extra: pip install \"musiclatent[ann]\")"
