@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
+from corpus_helpers import alt5_corpus_and_checkpoint
 
 from musiclatent.fileio import BusyError, exclusive, is_locked, lock_path
 
@@ -23,19 +23,7 @@ WAIT_S = 240
 @pytest.fixture
 def alt5_setup(tmp_path):
     """A 6-track corpus of 2 s clips and an untrained alt5 checkpoint (1 s segments)."""
-    from musiclatent.checkpoint import save_checkpoint
-    from musiclatent.corpus.synth import synthesize_corpus
-    from musiclatent.plugins import get_registry
-
-    torch.set_num_threads(1)
-    corpus = tmp_path / "corpus"
-    synthesize_corpus(corpus, tracks_per_genre=2, seconds=2.0, seed=0, genres=("blues", "jazz", "rock"),
-                      progress=False)
-    torch.manual_seed(0)
-    model = get_registry().architecture("alt5").build()
-    ckpt = save_checkpoint(tmp_path / "alt5.safetensors", model, model_name="alt5",
-                           training={"segment_seconds": 1.0})
-    return corpus, ckpt
+    return alt5_corpus_and_checkpoint(tmp_path)
 
 
 def _start(tmp_path: Path, prelude: str, args: list[str]) -> subprocess.Popen:

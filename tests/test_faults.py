@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
+from corpus_helpers import alt5_corpus_and_checkpoint
 
 from musiclatent.cli import cli
 
@@ -72,21 +73,8 @@ def _invoke(workspace: Path, args: list[str]):
 # --------------------------------------------------------------------------------------- encode
 @pytest.fixture
 def alt5_setup(tmp_path):
-    """A 6-track corpus of 2 s clips and an untrained alt5 checkpoint (1 s segments)."""
-    from musiclatent.checkpoint import save_checkpoint
-    from musiclatent.corpus.synth import synthesize_corpus
-    from musiclatent.plugins import get_registry
-
-    torch.set_num_threads(1)
-    corpus = tmp_path / "corpus"
-    synthesize_corpus(corpus, tracks_per_genre=2, seconds=2.0, seed=0, genres=("blues", "jazz", "rock"),
-                      progress=False)
-    (corpus / "genres" / "rock" / "broken.wav").write_bytes(b"RIFF\x00\x00not audio")  # one bad file
-    torch.manual_seed(0)
-    model = get_registry().architecture("alt5").build()
-    ckpt = save_checkpoint(tmp_path / "alt5.safetensors", model, model_name="alt5",
-                           training={"segment_seconds": 1.0})
-    return corpus, ckpt
+    """A 6-track corpus of 2 s clips (one broken file) and an untrained alt5 checkpoint (1 s segments)."""
+    return alt5_corpus_and_checkpoint(tmp_path, broken_file=True)
 
 
 def test_encode_killed_then_rerun_equals_uninterrupted_row_for_row(tmp_path, alt5_setup):
