@@ -137,16 +137,24 @@ def _interrupt_after(monkeypatch, n: int) -> None:
     monkeypatch.setattr(encode_mod, "_track_written", killer)
 
 
-def test_resume_re_encodes_a_file_changed_since_with_the_same_name_and_length(setup, tmp_path, monkeypatch):
-    import soundfile as sf
-
-    root, manifest, ckpt = setup
+def _encode_interrupted_after(setup, tmp_path, monkeypatch, n: int):
+    """Encode ``t.parquet`` until ``n`` tracks are written, then as if Ctrl-C; returns ``(kw, out)``
+    for the resumed call (which runs uninterrupted)."""
+    _, manifest, ckpt = setup
     kw = dict(checkpoint=ckpt, manifest=manifest, batch_size=2, device="cpu", progress=False, row_group_rows=1)
     out = tmp_path / "t.parquet"
-    _interrupt_after(monkeypatch, 3)
+    _interrupt_after(monkeypatch, n)
     with pytest.raises(KeyboardInterrupt):
         encode_corpus(out=out, **kw)
     monkeypatch.setattr(encode_mod, "_track_written", lambda tid: None)
+    return kw, out
+
+
+def test_resume_re_encodes_a_file_changed_since_with_the_same_name_and_length(setup, tmp_path, monkeypatch):
+    import soundfile as sf
+
+    root, manifest, _ = setup
+    kw, out = _encode_interrupted_after(setup, tmp_path, monkeypatch, 3)
     # the second track's file gets other audio: same name, same length, same size
     rel = manifest.tracks["path"].iloc[1]
     path = root / rel
@@ -164,15 +172,9 @@ def test_resume_re_encodes_a_file_changed_since_with_the_same_name_and_length(se
 
 
 def test_audio_and_elapsed_seconds_count_every_run_after_a_resume(setup, tmp_path, monkeypatch):
-    _, manifest, ckpt = setup
-    kw = dict(checkpoint=ckpt, manifest=manifest, batch_size=2, device="cpu", progress=False, row_group_rows=1)
-    out = tmp_path / "t.parquet"
-    _interrupt_after(monkeypatch, 2)
-    with pytest.raises(KeyboardInterrupt):
-        encode_corpus(out=out, **kw)
+    kw, out = _encode_interrupted_after(setup, tmp_path, monkeypatch, 2)
     first = max(pq.read_schema(p).metadata and __import__("json").loads(pq.read_schema(p).metadata[b"musiclatent"])
                 ["elapsed_s"] for p in partial_path(out).glob("part-*.parquet"))
-    monkeypatch.setattr(encode_mod, "_track_written", lambda tid: None)
     encode_corpus(out=out, **kw)
     table = LatentTable.open(out)
     total = float(table.segments()["duration_s"].sum())
