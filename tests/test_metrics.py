@@ -117,3 +117,23 @@ def test_boundary_energy_ratio_is_one_for_a_smooth_wave_and_large_for_a_seam():
     assert batch.shape == (2,) and batch[1] > 3 * batch[0]
     with pytest.raises(ValueError, match="boundaries"):
         boundary_energy_ratio(smooth, [10 * SR], SR)
+
+
+def test_spectral_convergence_is_bounded_on_quiet_references_and_unchanged_on_loud_ones():
+    # the floor: a -80 dB reference used to score ~460 (and diverge training); loud audio is untouched
+    from musiclatent.metrics.audio import spectral_convergence
+
+    torch.manual_seed(0)
+    loud = torch.randn(1, 22050) * 0.1         # -20 dBFS RMS
+    est = loud + torch.randn_like(loud) * 0.03
+    mag_ref, mag_est = (torch.stft(x, 1024, 256, window=torch.hann_window(1024), return_complex=True).abs()
+                        for x in (loud, est))
+    unfloored = float((mag_ref - mag_est).norm() / mag_ref.norm())
+    assert abs(float(spectral_convergence(mag_ref, mag_est, 1024, 256)) - unfloored) / unfloored < 1e-3
+    quiet = loud * 1e-4                        # -100 dBFS RMS
+    noisy = quiet + torch.randn_like(quiet) * 1e-3
+    assert float(mrstft_distance(quiet, noisy, SR)) < 5.0
+    assert float(mrstft_distance(torch.zeros_like(quiet), noisy, SR)) < 5.0
+    # and it still grows with the error on quiet audio, so it keeps a gradient there
+    assert float(mrstft_distance(quiet, quiet + torch.randn_like(quiet) * 1e-2, SR)) > float(
+        mrstft_distance(quiet, noisy, SR))

@@ -6,7 +6,9 @@ in ``musiclatent.losses`` are thin wrappers around these functions.
 
 - ``si_sdr``: scale-invariant signal-to-distortion ratio in dB (higher is better).
 - ``mrstft_distance``: multi-resolution STFT distance, spectral convergence plus log-magnitude L1,
-  averaged over resolutions (as in auraloss / DAC; lower is better, 0 for identical signals).
+  averaged over resolutions (as in auraloss / DAC; lower is better, 0 for identical signals); the
+  convergence term's denominator has a loudness floor (``SC_RMS_FLOOR``) so quiet segments stay
+  bounded.
 - ``mel_distance``: L1 distance between log10 mel spectrograms, optionally multi-scale (lower is
   better, 0 for identical signals).
 - ``boundary_energy_ratio``: how much a decoded track jumps at its segment boundaries, the mean
@@ -24,6 +26,15 @@ import torch
 
 EPS = 1e-8
 LOG_FLOOR = 1e-5  # magnitude floor before taking logs (DAC uses 1e-5 as well)
+SC_RMS_FLOOR = 10 ** (-50 / 20)
+"""Loudness floor of spectral convergence's denominator: the RMS of a -50 dBFS signal.
+
+Spectral convergence divides by the reference's spectral norm, so a near-silent reference segment
+(an intro, a fade, a pause: common in real music) makes it explode (a -80 dB reference scored 462
+where a normal one scores 5) and a training batch that holds one diverges. The denominator is
+``sqrt(||ref||^2 + floor^2)``, with ``floor`` the spectral norm of a signal at this RMS: it changes
+nothing for music at ordinary levels (-20 dBFS: under 0.1 %) and bounds the quiet ones.
+"""
 
 
 def as_batch(x: torch.Tensor) -> torch.Tensor:
@@ -74,13 +85,26 @@ def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return (spec.real.pow(2) + spec.imag.pow(2)).clamp_min(EPS).sqrt()
 
 
+def spectral_convergence(mag_ref: torch.Tensor, mag_est: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """``||ref - est|| / sqrt(||ref||^2 + floor^2)`` per item, on magnitudes ``[B, F, frames]``.
+
+    ``floor`` is the spectral norm a signal at :data:`SC_RMS_FLOOR` RMS has at this resolution
+    (Parseval, one-sided spectrum of Hann-windowed frames: ``||S||^2 ~ frames * n_fft^2 * 3/16 *
+    rms^2``), so quiet references cannot blow it up. ``hop`` is accepted for a uniform signature
+    (the frame count already carries it).
+    """
+    frames = mag_ref.shape[-1]
+    floor2 = frames * n_fft * n_fft * (3 / 16) * SC_RMS_FLOOR ** 2
+    ref_norm2 = mag_ref.flatten(1).pow(2).sum(-1)
+    return (mag_ref - mag_est).flatten(1).norm(dim=-1) / (ref_norm2 + floor2 + EPS).sqrt()
+
+
 def stft_distance(ref: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tensor:
-    """Spectral convergence + mean log-magnitude L1 at one resolution, per item."""
+    """Spectral convergence (loudness-floored) + mean log-magnitude L1 at one resolution, per item."""
     ref, est = _pair(ref, est)
     hop = hop or n_fft // 4
     mag_ref, mag_est = _magnitude(ref, n_fft, hop), _magnitude(est, n_fft, hop)
-    diff = (mag_ref - mag_est).flatten(1)
-    sc = diff.norm(dim=-1) / (mag_ref.flatten(1).norm(dim=-1) + EPS)
+    sc = spectral_convergence(mag_ref, mag_est, n_fft, hop)
     log_l1 = (mag_ref.clamp_min(LOG_FLOOR).log10() - mag_est.clamp_min(LOG_FLOOR).log10()).abs().flatten(1).mean(-1)
     return sc + log_l1
 
