@@ -93,6 +93,18 @@ def test_encode_pretrained_records_the_shipped_checksum_and_decodes_after_a_move
     assert res.exit_code == 2 and "--pretrained" in res.output
 
 
+def test_evaluate_pretrained_writes_into_the_workspace_not_the_package(tmp_path, fake_pretrained):
+    # the shipped weights lie inside the installed package, which may be read-only (site-packages)
+    corpus = make_corpus(tmp_path / "corpus", genres=("jazz",), seconds=2.0)
+    before = sorted(p.name for p in fake_pretrained.iterdir())
+    res = _cli("-w", tmp_path / "ws", "evaluate", "--model", FAKE, "--pretrained", "--data", corpus, "--split", "all",
+               "-q")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in fake_pretrained.iterdir()) == before
+    written = tmp_path / "ws" / "runs" / FAKE / "pretrained-eval"
+    assert (written / "summary.csv").is_file() or any(written.glob("*.csv")), list(written.iterdir())
+
+
 def test_train_from_pretrained_starts_from_the_shipped_weights(tmp_path, tiny_corpus, fresh_plugins, monkeypatch):
     from musiclatent.checkpoint import load_checkpoint, save_checkpoint
     from musiclatent.plugins import get_registry

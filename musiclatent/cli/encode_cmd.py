@@ -17,9 +17,6 @@ PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no tra
 
 def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
     """The checkpoint to use and the model's name; says on stderr which run/checkpoint it is."""
-
-
-def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
     from musiclatent.checkpoint import pretrained_checkpoint, read_metadata
 
     if pretrained:
@@ -198,7 +195,8 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 @click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="test",
               show_default=True, help="Tracks to measure.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: eval/ beside the checkpoint).")
+              help="Output folder (default: eval/ beside the checkpoint; with --pretrained, "
+                   "runs/<model>/pretrained-eval in the workspace).")
 @click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Segment length (default: the length the checkpoint was trained on).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Segments per batch.")
@@ -221,7 +219,9 @@ def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, seg
     df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,
                       segment_seconds=segment_seconds, device=device, batch_size=batch_size,
                       max_tracks=max_tracks, progress=not quiet, cache=_cache_for(ws, manifest, rate))
-    folder = Path(out).expanduser() if out else ckpt.parent / "eval"
+    # a shipped checkpoint lies inside the installed package (maybe read-only): its results go to the workspace
+    default = ws.root / "runs" / name / "pretrained-eval" if pretrained else ckpt.parent / "eval"
+    folder = Path(out).expanduser() if out else default
     paths = write_evaluation(df, folder)
     summary, verdict = summarize(df)
     overall = summary[summary["label"] == "all"]
