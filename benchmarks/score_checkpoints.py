@@ -1,0 +1,66 @@
+"""Score existing checkpoints the way ``musiclatent benchmark quality --corpus`` does, without training.
+
+    python -m benchmarks.score_checkpoints --corpus /work/devcorpus CKPT [CKPT ...]
+
+On the corpus's held-out (``split == test``) 5 s segments: SI-SDR, MR-STFT, one-scale mel and DAC's
+mel distance (7 scales summed); the genre probe over every clip's pooled latents with 5 folds grouped
+by ``source_track`` (when the labels CSV has it), and the MFCC mean+std baseline beside it. Used for
+the shipped weights' numbers in ``musiclatent/pretrained/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from musiclatent.benchmarks import quality as q
+    from musiclatent.checkpoint import load_checkpoint
+    from musiclatent.corpus.dataset import SegmentDataset
+    from musiclatent.workspace import Workspace, load_manifest
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", required=True, type=Path)
+    ap.add_argument("--labels", type=Path, default=None, help="labels CSV (default: CORPUS/labels.csv)")
+    ap.add_argument("--segment-seconds", type=float, default=5.0)
+    ap.add_argument("checkpoints", nargs="+", type=Path)
+    args = ap.parse_args(argv)
+    labels_csv = args.labels or args.corpus / "labels.csv"
+    sr = 22050
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.open(tmp)
+        manifest = load_manifest(ws, args.corpus, labels_csv=labels_csv, sample_rate=sr, progress=False)
+        sets = [SegmentDataset(manifest, split=split, sample_rate=sr, segment_seconds=args.segment_seconds,
+                               cache_dir=ws.cache_dir) for split in ("test", None)]
+        test_waves, _, _ = q._stack(sets[0])
+        all_waves, all_labels, all_tracks = q._stack(sets[1])
+    order = list(dict.fromkeys(all_tracks))
+    label_of = dict(zip(all_tracks, all_labels, strict=True))
+    labels = np.array([label_of[t] for t in order])
+    grouped = q._csv_has_column(labels_csv, "source_track")
+    groups = q._groups(manifest, order, labels_csv, "source_track") if grouped else None
+    rows = {}
+    for ckpt in args.checkpoints:
+        model, _ = load_checkpoint(ckpt)
+        model.eval()
+        row = q.evaluate_model(model, test_waves, sr)
+        with torch.no_grad():
+            X, _ = q.track_vectors(model.encode, all_waves, all_tracks)
+        row["probe_acc"], row["probe_std"] = q.probe_accuracy(X, labels, 0, groups)
+        rows[str(ckpt)] = row
+    mfcc = q.probe_accuracy(q.mfcc_vectors(all_waves, all_tracks, sr), labels, 0, groups)
+    rows["mfcc"] = {"probe_acc": mfcc[0], "probe_std": mfcc[1]}
+    print(json.dumps({"segments": int(test_waves.shape[0]), "clips": len(order), "grouped": grouped,
+                      "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
