@@ -240,3 +240,42 @@ def test_scan_takes_workers_and_the_old_jobs_spelling_still_works_with_a_warning
     old = runner.invoke(cli, ["corpus", "scan", str(root), "--jobs", "1", "--json"])
     assert old.exit_code == 0 and "--jobs is deprecated, use --workers" in old.stderr
     assert "--jobs" not in runner.invoke(cli, ["corpus", "scan", "--help"]).output
+
+
+# --------------------------------------------------------------------------- gradient clipping
+class _ClippedPlugin:
+    from musiclatent.hookspecs import hookimpl as _hookimpl
+
+    @_hookimpl
+    def register_architectures(self, register):
+        from _tiny_arch import TINY_RECIPE, TinyAE
+
+        from musiclatent.registry import ArchitectureSpec
+
+        register(ArchitectureSpec(name="tiny-clipped", description="test model with clipped gradients",
+                                  factory=TinyAE, defaults={"channels": 2, "dropout": 0.1},
+                                  recipe={**TINY_RECIPE, "grad_clip": 1e-3}))
+
+
+def test_a_recipe_grad_clip_bounds_every_step_and_is_recorded(tmp_path, tiny_corpus, fresh_plugins, monkeypatch):
+    from musiclatent.checkpoint import read_metadata
+
+    fresh_plugins.register_plugin(_ClippedPlugin(), name="tiny-clipped")
+    fresh_plugins.register_plugin(TinyPlugin(), name="tiny-test")
+    norms, real = [], torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm, *a, **kw):
+        params = list(params)
+        total = real(params, max_norm, *a, **kw)
+        after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
+        norms.append((float(total), float(after), max_norm))
+        return total
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    result = _train(tmp_path, tiny_corpus, "tiny-clipped", epochs=1)
+    assert len(norms) == 3                                   # one per batch (3 batches of 4)
+    assert all(after <= 1e-3 * 1.01 and before > after for before, after, _ in norms)
+    assert read_metadata(result.best_checkpoint)["training"]["grad_clip"] == 1e-3
+    plain = _train(tmp_path, tiny_corpus, "tiny", epochs=1)  # a recipe without it: no clipping, no key
+    assert len(norms) == 3
+    assert "grad_clip" not in read_metadata(plain.best_checkpoint)["training"]

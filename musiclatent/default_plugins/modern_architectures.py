@@ -18,9 +18,12 @@ MODERN_RECIPE = {
     "eval_batch_size": 16,
     "optimizer": "adamw",
     "scheduler": {"name": "cosine"},
+    "grad_clip": 1.0,
 }
 """Training defaults of every modern model: L1 + multi-resolution STFT + multi-scale mel distance,
-AdamW, cosine learning-rate decay over the epochs."""
+AdamW, cosine learning-rate decay over the epochs, gradients clipped to a global norm of 1 (without
+it mel48 diverged on real music from its second epoch: train loss 2.7 -> 8.5 -> 19, validation
+7.6 -> 37.7)."""
 
 WAVE_CONFIGS = {
     # name: (strides -> hop, latent channels); encoding scale = hop / channels

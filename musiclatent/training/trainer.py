@@ -182,6 +182,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                "eval_batch_size": int(eval_batch_size or recipe.get("eval_batch_size", 20)),
                "epochs": int(epochs or recipe.get("epochs", 30)), "optimizer": recipe.get("optimizer", "adam"),
                "scheduler": plain(recipe.get("scheduler", {"name": "none"})), "workers": int(workers)}
+        if recipe.get("grad_clip") is not None:  # recorded only when a recipe asks (older runs stay byte-equal)
+            cfg["grad_clip"] = float(recipe["grad_clip"])
     if cfg["epochs"] < 1:
         raise TrainingError("epochs must be at least 1")
 
@@ -269,6 +271,8 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
                 if bad is not None:
                     raise _stopped(f"the gradient of {bad} became non-finite {where} (loss {item:.6g})",
                                    run_dir, history, best)
+                if cfg.get("grad_clip"):  # global-norm clipping (DAC / EnCodec / Vocos clip too)
+                    torch.nn.utils.clip_grad_norm_(net.parameters(), cfg["grad_clip"])
                 optimizer.step()
                 total += item * wave.shape[0]
                 seen += wave.shape[0]
