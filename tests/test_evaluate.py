@@ -110,3 +110,19 @@ def test_summarize_rule_needs_si_sdr_and_a_spectral_win():
                                   "wins": {"si_sdr": True, "mrstft": True, "mel": False}}
     mel_only = frame({"si_sdr": 1.0, "mrstft": 3.0, "mel": 0.5}, {"si_sdr": 8.0, "mrstft": 2.0, "mel": 1.0})
     assert summarize(mel_only)[1]["flag"] == FLAG
+
+
+def test_one_resampling_codec_for_evaluate_and_the_quality_benchmark():
+    from musiclatent.benchmarks import references
+    from musiclatent.metrics import codecs
+
+    assert references.resample_codec is codecs.resample_codec
+    torch.manual_seed(0)
+    wave = torch.randn(2, 1, 22050)
+    est, rate = resample_codec(wave, 22050, 12.0)           # evaluate's (deprecated) spelling
+    assert torch.equal(est, codecs.resample_codec(wave, 12))
+    assert rate == 1837.5 and codecs.resample_ratio(12) == (12, 1)
+    assert codecs.resample_ratio(2.5) == (5, 2) and codecs.resample_rate(8000, 2.5) == 3200
+    assert codecs.resample_codec(wave, 2.5).shape == wave.shape
+    with pytest.raises(ValueError, match="positive"):
+        codecs.resample_ratio(0)

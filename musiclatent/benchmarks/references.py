@@ -1,7 +1,7 @@
 """Reference codecs for the quality benchmark: same-size resampling, Opus (ffmpeg), EnCodec speed.
 
-- ``resample_codec(wave, scale)``: the trivial codec of the same size as a 1/``scale`` latent:
-  resample down by ``scale`` (``torchaudio.functional.resample``, windowed sinc) and back up.
+- ``resample_codec(wave, scale)``: the trivial codec of the same size as a 1/``scale`` latent
+  (:mod:`musiclatent.metrics.codecs`, re-exported here).
 - ``opus_roundtrip(wave, kbps)``: encode with ffmpeg's libopus at ``kbps`` and decode back (the
   reference a listener knows). Opus's lowest bitrate is 6 kbit/s: lower requests are raised to it.
 - ``encodec_encode_speed(waves)``: EnCodec 24 kHz (random weights, ``pretrained=False``, nothing
@@ -19,20 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclatent.metrics.codecs import resample_codec  # the one implementation; re-exported here
+
 OPUS_MIN_KBPS = 6.0
 OPUS_MAX_KBPS = 510.0
-
-
-def resample_codec(wave: torch.Tensor, scale: int) -> torch.Tensor:
-    """Down-sample ``wave[B, 1, T]`` by the integer ``scale`` and back: the same-size reference."""
-    import torchaudio.functional as AF
-
-    low = AF.resample(wave, int(scale), 1)
-    back = AF.resample(low, 1, int(scale))
-    t = wave.shape[-1]
-    if back.shape[-1] >= t:
-        return back[..., :t]
-    return torch.nn.functional.pad(back, (0, t - back.shape[-1]))
 
 
 def ffmpeg_opus_available() -> str | None:

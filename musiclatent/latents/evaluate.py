@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+from musiclatent.metrics import codecs
 
 METRICS = ("si_sdr", "mrstft", "mel")
 HIGHER_IS_BETTER = {"si_sdr": True, "mrstft": False, "mel": False}
@@ -44,14 +45,8 @@ def previous_checkpoint(checkpoint: str | os.PathLike) -> Path | None:
 
 
 def resample_codec(wave, sample_rate: int, scale: float):
-    """Resample ``wave [B, T]`` down to ``sample_rate / scale`` and back up: ``(wave, low_rate)``."""
-    import torchaudio.functional as AF
-
-    from musiclatent.model import fit_length
-
-    low = max(1, int(round(sample_rate / float(scale))))
-    up = AF.resample(AF.resample(wave, sample_rate, low), low, sample_rate)
-    return fit_length(up, wave.shape[-1]), low
+    """Deprecated spelling: ``(musiclatent.metrics.codecs.resample_codec(wave, scale), rate)``."""
+    return codecs.resample_codec(wave, scale), codecs.resample_rate(sample_rate, scale)
 
 
 def _reconstruct(model, segments: np.ndarray, batch_size: int, device) -> np.ndarray:
@@ -138,7 +133,7 @@ def evaluate(
             est = torch.from_numpy(_covered(_reconstruct(net, item.segments, batch_size, dev), item.rows, sr))[None]
             records.append({"system": kind, "name": name, **base_row, **_scores(ref, est, sr)})
         est, low_rate = resample_codec(ref, sr, scale)
-        records.append({"system": "resample", "name": f"resample {sr}->{low_rate}->{sr} Hz", **base_row,
+        records.append({"system": "resample", "name": f"resample {sr}->{low_rate:g}->{sr} Hz", **base_row,
                         **_scores(ref, est.float(), sr)})
     import pandas as pd
 
@@ -146,7 +141,7 @@ def evaluate(
     df.attrs.update({"model": systems[0][1], "arch": meta["arch"], "checkpoint": str(checkpoint),
                      "baseline": str(base) if base else None, "split": split, "sample_rate": sr,
                      "segment_samples": seg_len, "encoding_scale": scale,
-                     "resample_rate": low_rate or max(1, int(round(sr / scale))), "problems": problems})
+                     "resample_rate": low_rate or codecs.resample_rate(sr, scale), "problems": problems})
     return df
 
 
