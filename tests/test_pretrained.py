@@ -16,7 +16,7 @@ from musiclatent import checkpoint as ckmod
 from musiclatent.fileio import sha256_file
 
 torch.set_num_threads(1)
-SHIPPED = ("alt5", "mel12")
+SHIPPED = ("alt5", "mel12", "mel48")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
