@@ -84,7 +84,7 @@ class MrstftMel(nn.Module):
             specs = [torch.stft(x, n_fft=n_fft, hop_length=n_fft // 4, win_length=n_fft, window=window,
                                 center=True, pad_mode="constant", return_complex=True) for x in (ref, est)]
             mags = [(s.real.pow(2) + s.imag.pow(2)).clamp_min(audio.EPS).sqrt() for s in specs]
-            sc = audio.spectral_convergence(mags[0], mags[1], n_fft, n_fft // 4)
+            sc = audio.spectral_convergence(mags[0], mags[1], n_fft)
             logs = [m.clamp_min(audio.LOG_FLOOR).log10() for m in mags]
             stft_total = stft_total + sc + (logs[0] - logs[1]).abs().flatten(1).mean(-1)
             fb = getattr(self, f"fb{n_fft}")

@@ -85,13 +85,12 @@ def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return (spec.real.pow(2) + spec.imag.pow(2)).clamp_min(EPS).sqrt()
 
 
-def spectral_convergence(mag_ref: torch.Tensor, mag_est: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+def spectral_convergence(mag_ref: torch.Tensor, mag_est: torch.Tensor, n_fft: int) -> torch.Tensor:
     """``||ref - est|| / sqrt(||ref||^2 + floor^2)`` per item, on magnitudes ``[B, F, frames]``.
 
     ``floor`` is the spectral norm a signal at :data:`SC_RMS_FLOOR` RMS has at this resolution
     (Parseval, one-sided spectrum of Hann-windowed frames: ``||S||^2 ~ frames * n_fft^2 * 3/16 *
-    rms^2``), so quiet references cannot blow it up. ``hop`` is accepted for a uniform signature
-    (the frame count already carries it).
+    rms^2``, whatever the hop: the frame count carries it), so quiet references cannot blow it up.
     """
     frames = mag_ref.shape[-1]
     floor2 = frames * n_fft * n_fft * (3 / 16) * SC_RMS_FLOOR ** 2
@@ -104,7 +103,7 @@ def stft_distance(ref: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int | N
     ref, est = _pair(ref, est)
     hop = hop or n_fft // 4
     mag_ref, mag_est = _magnitude(ref, n_fft, hop), _magnitude(est, n_fft, hop)
-    sc = spectral_convergence(mag_ref, mag_est, n_fft, hop)
+    sc = spectral_convergence(mag_ref, mag_est, n_fft)
     log_l1 = (mag_ref.clamp_min(LOG_FLOOR).log10() - mag_est.clamp_min(LOG_FLOOR).log10()).abs().flatten(1).mean(-1)
     return sc + log_l1
 
