@@ -30,9 +30,15 @@ class AudioAutoencoder(nn.Module):
     ``aux_loss``: a model with a training objective beyond reconstruction (a VQ commitment term,
     a VAE's KL divergence) sets this scalar tensor during ``encode``/``forward``; the trainer adds
     it to the reconstruction loss. ``None`` (the default) means nothing to add.
+
+    ``joint_decode``: whether the latents of consecutive segments, concatenated along time, decode
+    as one sequence (what ``decode_track`` does for a seamless track). ``False`` for a model that
+    codes each segment on its own terms (``hybrid12`` treats a segment as periodic): its segments
+    are decoded one by one.
     """
 
     aux_loss: torch.Tensor | None = None
+    joint_decode: bool = True
 
     sample_rate: int = DEFAULT_SAMPLE_RATE
     hop: int = 1

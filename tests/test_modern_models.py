@@ -1,4 +1,4 @@
-"""The modern architectures (wave12/48/192, mel12/48/192), their layers, recipe and the quality benchmark."""
+"""The modern architectures (wave12/48/192, mel12/48/192, hybrid12), their layers, recipe and the quality benchmark."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ torch.set_num_threads(1)
 from musiclatent.plugins import get_registry  # noqa: E402
 
 SR = 22050
-MODERN = {"wave12": 12, "wave48": 48, "wave192": 192, "mel12": 12, "mel48": 48, "mel192": 192}
+MODERN = {"wave12": 12, "wave48": 48, "wave192": 192, "mel12": 12, "mel48": 48, "mel192": 192, "hybrid12": 12}
 LENGTH = 768 * 29  # a multiple of every modern hop (48, 192, 384, 768), about 1 s
 
 
@@ -36,7 +36,7 @@ def test_latent_values_per_second_are_exact(name):
     assert y.shape == (1, 1, LENGTH) and torch.isfinite(y).all()
 
 
-@pytest.mark.parametrize("name", ["wave192", "mel192"])
+@pytest.mark.parametrize("name", ["wave192", "mel192", "hybrid12"])
 def test_any_length_round_trips_to_the_same_length(name):
     model = get_registry().architecture(name).build().eval()
     for length in (1, 1001, 4097):
@@ -81,7 +81,7 @@ def test_unknown_activation_and_bad_strides_are_clear_errors():
         WaveAutoencoder(strides=[0])
 
 
-@pytest.mark.parametrize("name", ["wave12", "mel12"])
+@pytest.mark.parametrize("name", ["wave12", "mel12", "hybrid12"])
 def test_recipe_loss_builds_and_gradients_reach_every_parameter(name):
     from musiclatent.losses import build_loss
 

@@ -1,4 +1,4 @@
-"""Built-in plugin: the modern architectures, ``wave12/48/192`` and ``mel12/48/192``.
+"""Built-in plugin: the modern architectures, ``wave12/48/192``, ``mel12/48/192`` and ``hybrid12``.
 
 ``waveNN`` is ``musiclatent.models.modern.WaveAutoencoder`` and ``melNN`` is
 ``musiclatent.models.spectral.MelAutoencoder``, each configured so that the encoding scale is
@@ -47,6 +47,18 @@ MEL_BASE = {"n_fft": 768, "stft_hop": 192, "n_mels": 64, "channels": 64, "dilati
 # overlap-add coherently from the first step (see musiclatent.models.layers.ISTFTHead).
 
 
+HYBRID_RECIPE = {**MODERN_RECIPE, "loss": "mrstft+mel"}
+"""The hybrid's low band is exact by construction; only the band above the crossover is learnt, with
+random phases, so a waveform L1 term would only pull its level towards silence."""
+
+HYBRID_CONFIGS = {
+    # hop 384 (MDCT bins 28.7 Hz wide): 24 low bins (0-689 Hz) + 8 envelope channels = 32 per 384 samples
+    "hybrid12": {"hop": 384, "low_bins": 24, "envelope_bands": 8},
+}
+HYBRID_BASE = {"n_fft": 768, "stft_hop": 192, "channels": 64, "dilations": [1, 3, 9], "kernel_size": 3,
+               "act": "snake", "weight_norm": True, "sample_rate": DEFAULT_SAMPLE_RATE}
+
+
 def _scale(name: str) -> str:
     return "".join(ch for ch in name if ch.isdigit())
 
@@ -72,4 +84,15 @@ def register_architectures(register):
             defaults={**MEL_BASE, **cfg},
             recipe=dict(MODERN_RECIPE),
             tags=("modern", "spectrogram"),
+        ))
+    for name, cfg in HYBRID_CONFIGS.items():
+        register(ArchitectureSpec(
+            name=name,
+            description=(f"band-split AE, 1/{_scale(name)}: exact waveform below "
+                         f"{cfg['low_bins'] * DEFAULT_SAMPLE_RATE // (2 * cfg['hop'])} Hz, "
+                         "band-energy envelope above with a learnt noise-phase iSTFT decoder"),
+            factory="musiclatent.models.hybrid:HybridAutoencoder",
+            defaults={**HYBRID_BASE, **cfg},
+            recipe=dict(HYBRID_RECIPE),
+            tags=("modern", "hybrid"),
         ))

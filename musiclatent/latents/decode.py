@@ -115,7 +115,7 @@ def frame_aligned(model, segment_samples: int, latent_shape: tuple[int, int] | N
     """Whether ``model``'s latent is one frame per ``model.hop`` samples, so segment latents can be
     concatenated along time and decoded as one sequence."""
     hop = int(getattr(model, "hop", 0) or 0)
-    if hop < 1 or latent_shape is None:
+    if hop < 1 or latent_shape is None or not getattr(model, "joint_decode", True):
         return False
     try:
         c, t = model.latent_shape(int(segment_samples))

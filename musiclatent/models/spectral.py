@@ -26,18 +26,17 @@ from torch import nn
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.models.layers import LOG_MEL_FLOOR as LOG_FLOOR  # noqa: F401 - the old name
 from musiclatent.models.layers import (
     DownBlock,
     ISTFTHead,
+    LogMel,
     UpBlock,
     WNConv1d,
     activation,
-    frame_stft,
     product,
     residual_stack,
 )
-
-LOG_FLOOR = 1e-5
 
 
 class MelAutoencoder(AudioAutoencoder):
@@ -66,8 +65,6 @@ class MelAutoencoder(AudioAutoencoder):
                  kernel_size: int = 3, act: str = "snake", weight_norm: bool = True, sample_rate: int = DEFAULT_SAMPLE_RATE,
                  max_log_mag: float = 4.0, phase: str = "free"):
         super().__init__()
-        import torchaudio
-
         down = [int(d) for d in down]
         if any(d < 1 for d in down):
             raise ValueError(f"down factors must be positive integers, got {down}")
@@ -76,12 +73,7 @@ class MelAutoencoder(AudioAutoencoder):
         self.hop = self.stft_hop * product(down)
         self.latent_channels = int(latent_channels)
         norm = bool(weight_norm)
-        fb = torchaudio.functional.melscale_fbanks(
-            self.n_fft // 2 + 1, 0.0, self.sample_rate / 2, int(n_mels), self.sample_rate,
-            norm="slaney", mel_scale="slaney",
-        )
-        self.register_buffer("mel_fb", fb.T.contiguous(), persistent=False)  # [n_mels, bins]
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.mel = LogMel(self.n_fft, self.stft_hop, int(n_mels), self.sample_rate)
 
         enc: list[nn.Module] = [nn.Conv1d(int(n_mels), channels, 1), residual_stack(channels, dilations, kernel_size, act=act, norm=norm)]
         for d in down:
@@ -99,9 +91,7 @@ class MelAutoencoder(AudioAutoencoder):
 
     def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` (T a multiple of ``stft_hop``) -> log10 mel ``[B, n_mels, T / stft_hop]``."""
-        mag = frame_stft(wave, self.n_fft, self.stft_hop, self.window).abs()
-        mel = torch.matmul(self.mel_fb, mag)
-        return mel.clamp_min(LOG_FLOOR).log10()
+        return self.mel(wave)
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` -> ``latent[B, latent_channels, ceil(T / hop)]``."""
