@@ -31,7 +31,7 @@ HEADING = "## Analyses"
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from musiclatent.analysis.runner import run_analysis
+from musiclatent.analyses.runner import run_analysis
 name, table, out, opts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 if name == "umap":
     import warnings, numpy as np

@@ -18,7 +18,7 @@ model / device         ``model.DeviceError``                       ``ValueError`
 losses                 ``losses.LossSpecError``                    ``ValueError``
 training               ``training.trainer.TrainingError``,
                        ``training.gridsearch.GridSearchError``
-analysis               ``analysis.AnalysisError``,
+analysis               ``analyses.AnalysisError``,
                        ``analysis.conformance.ConformanceError``   ``AssertionError``
 plugins                ``registry.RegistryError``
 workspace              ``workspace.WorkspaceError``

@@ -88,8 +88,8 @@ class ArchitectureSpec:
 class AnalysisSpec:
     """A latent-space analysis.
 
-    ``run`` is called as ``run(ctx, **options)`` with a ``musiclatent.analysis.AnalysisContext``
-    and returns a ``musiclatent.analysis.AnalysisResult``; the runner, not the analysis,
+    ``run`` is called as ``run(ctx, **options)`` with a ``musiclatent.analyses.AnalysisContext``
+    and returns a ``musiclatent.analyses.AnalysisResult``; the runner, not the analysis,
     writes the outputs.
     """
 

@@ -61,7 +61,7 @@ def test_conformance(name, codec, tmp_path):
 
 
 def test_cluster_scores_meaningful_on_clustered_table(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("cluster", table=codec, out_dir=tmp_path / "c", formats=("html",), k_max=6)
     summary = json.loads((out / "index.json").read_text())["summary"]
@@ -74,7 +74,7 @@ def test_neighbors_query_twin_first(codec, tmp_path):
     """A query file identical to a corpus track finds that track first, at distance ~0."""
     import pandas as pd
 
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     src = codec.parent / "corpus" / "genre2" / "genre2.00006.wav"
     query = tmp_path / "outside.wav"
@@ -90,7 +90,7 @@ def test_neighbors_query_twin_first(codec, tmp_path):
 def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
     import soundfile as sf
 
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "i", formats=("html",), steps=3,
                        mode="slerp", centroid=("genre1",), **{"from": "genre0/genre0.00000", "to": "genre3/genre3.00003"})
@@ -103,8 +103,8 @@ def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
 
 
 def test_unknown_track_is_a_clear_error(codec, tmp_path):
-    from musiclatent.analysis import AnalysisError
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses import AnalysisError
+    from musiclatent.analyses.runner import run_analysis
 
     with pytest.raises(AnalysisError, match="not in the latent table"):
         run_analysis("views", table=codec, out_dir=tmp_path / "v", formats=("html",), track=("nope",))
@@ -154,7 +154,7 @@ def test_probe_grouped_folds_remove_the_same_track_leak():
 
 
 def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("probe", table=codec, out_dir=tmp_path / "p", formats=("html",), baseline=False,
                        group_by="track_id", folds=3)
@@ -167,7 +167,7 @@ def test_probe_groups_from_the_labels_csv(tmp_path):
     import pandas as pd
 
     from musiclatent.analyses.probe import track_groups
-    from musiclatent.analysis import AnalysisContext, AnalysisError
+    from musiclatent.analyses import AnalysisContext, AnalysisError
 
     csv = tmp_path / "labels.csv"
     csv.write_text("path,label,source_track\na/x__00.wav,a,a/x\na/x__01.wav,a,a/x\nb/y__00.wav,b,\n")
@@ -236,7 +236,7 @@ def test_slerp_ends_and_norm():
 
 
 def test_changed_checkpoint_is_refused(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
     from musiclatent.analysis.testing import tiny_model_table
     from musiclatent.checkpoint import CheckpointError
 

@@ -106,7 +106,7 @@ class PickyPlugin:
 
 
 def test_an_analysis_user_error_is_passed_on_not_blamed_on_the_plugin(fresh_plugins, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
     from musiclatent.analysis.testing import write_synthetic_table
 
     fresh_plugins.register_plugin(PickyPlugin(), name="picky-plugin")

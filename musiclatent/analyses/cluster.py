@@ -14,7 +14,7 @@ from musiclatent.analyses.common import (
     track_frame,
     unlabelled_note,
 )
-from musiclatent.analysis import AnalysisResult
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import cluster_scores, contingency
 

@@ -12,7 +12,7 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analysis import AnalysisResult
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.charts import alt
 
 

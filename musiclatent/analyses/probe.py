@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclatent.analyses.common import UNKNOWN, heatmap, label_skip_reason, title
-from musiclatent.analysis import AnalysisError, AnalysisResult
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 

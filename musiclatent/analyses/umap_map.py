@@ -19,7 +19,7 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analysis import AnalysisError, AnalysisResult
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 
 FIT_SAMPLE = 20_000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclatent.analyses.common import title
-from musiclatent.analysis import AnalysisError, AnalysisResult
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 
