@@ -28,7 +28,7 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
     renamed = renamed or {}
 
     def __getattr__(name: str) -> object:
-        if name.startswith("_") or (names is not None and name not in names and name not in renamed):
+        if name not in renamed and (name.startswith("_") or (names is not None and name not in names)):
             raise AttributeError(f"module {old!r} has no attribute {name!r}")
         module = new()
         target = renamed.get(name, name)

@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 def model_table(tmp_path_factory):
     """40 tracks x 2 segments of tone WAVs, encoded by the tiny codec into latents [4, 8]."""
     from musiclatent import plugins
-    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
+    from musiclatent.testing import register_tiny_codec, tiny_model_table
 
     plugins.reset()
     register_tiny_codec()
@@ -26,7 +26,7 @@ def model_table(tmp_path_factory):
 
 @pytest.fixture
 def codec(model_table):
-    from musiclatent.analysis.testing import register_tiny_codec
+    from musiclatent.testing import register_tiny_codec
 
     register_tiny_codec()  # after a test reset the plugins
     return model_table
@@ -51,9 +51,9 @@ def test_every_builtin_is_registered():
 @pytest.mark.parametrize("name", _registered())
 def test_conformance(name, codec, tmp_path):
     """Every registered analysis runs on the tiny table and writes what it declares."""
-    from musiclatent.analysis.conformance import check_analysis
+    from musiclatent.testing import check_analysis
 
-    index = check_analysis(name, codec, out_dir=tmp_path / name)
+    index = check_analysis(name, table=codec, out_dir=tmp_path / name)
     assert index["analysis"] == name
     assert index["pooling"] == "meanstd"
     assert index["outputs"]
@@ -113,7 +113,7 @@ def test_unknown_track_is_a_clear_error(codec, tmp_path):
 
 def test_probe_separable_vs_shuffled():
     from musiclatent.analyses.probe import cross_validate, scores
-    from musiclatent.analysis.testing import synthetic_latents
+    from musiclatent.testing import synthetic_latents
     from musiclatent.latents.pooling import pool_track
 
     lat, labels = synthetic_latents(n_tracks=60, n_labels=3, seed=1)
@@ -237,7 +237,7 @@ def test_slerp_ends_and_norm():
 
 def test_changed_checkpoint_is_refused(codec, tmp_path):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import tiny_model_table
+    from musiclatent.testing import tiny_model_table
     from musiclatent.checkpoint import CheckpointError
 
     table = tiny_model_table(tmp_path / "t", n_tracks=8, n_labels=2)

@@ -26,7 +26,7 @@ def _recall(approx, exact):
 
 def _write_table(path, latents, labels=None, **meta):
     """A table of ``latents[n_tracks, C, T']``, one segment per track."""
-    from musiclatent.analysis.testing import TINY_RATE, TINY_SEGMENT, _rows
+    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
     from musiclatent.latents.table import LatentTableWriter
 
     n, c, t = latents.shape
@@ -35,7 +35,7 @@ def _write_table(path, latents, labels=None, **meta):
             "latent_shape": [c, t], **meta}
     with LatentTableWriter(path, info, resume=False) as writer:
         for i in range(n):
-            writer.write(_rows(f"t{i:05d}", f"t{i:05d}.wav", labels[i], "train", 1), latents[i:i + 1])
+            writer.write(segment_rows(f"t{i:05d}", f"t{i:05d}.wav", labels[i], "train", 1), latents[i:i + 1])
     return path
 
 
@@ -90,7 +90,7 @@ def test_ann_tiny_table_falls_back_per_row(faiss):
 
 def test_neighbors_analysis_uses_the_index(tmp_path, faiss):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=60)
     out = run_analysis("neighbors", table=table, out_dir=tmp_path / "nb", formats=("html",), index="ann")
@@ -161,7 +161,7 @@ def test_umap_fit_sample_transforms_the_rest(tmp_path):
     import pandas as pd
 
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=80)
     out = run_analysis("umap", table=table, out_dir=tmp_path / "u", formats=("html",), fit_sample=40,
@@ -183,7 +183,7 @@ def test_probe_fit_sample_is_stratified(tmp_path):
     import pandas as pd
 
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=200)
     out = run_analysis("probe", table=table, out_dir=tmp_path / "p", formats=("html",), baseline=False,

@@ -56,7 +56,7 @@ def evil(fresh_plugins):
 @pytest.fixture
 def hostile_table(tmp_path):
     """A synthetic table whose track ids climb out of folders and whose labels are HTML."""
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     ids = [f"../../escape{i}" for i in range(8)]
     labels = [EVIL if i % 2 else "jazz" for i in range(8)]

@@ -20,7 +20,7 @@ from musiclatent.registry import AnalysisSpec
 @pytest.fixture
 def table6(tmp_path):
     """Six tracks, none labelled (a corpus scanned without labels)."""
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     return write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=[None] * 6)
 
@@ -81,7 +81,7 @@ def test_label_skip_reason():
 @pytest.mark.parametrize("labels", [[None] * 6, ["rock"] * 6], ids=["unlabelled", "one-label"])
 def test_label_scores_skipped_with_a_reason(labels, tmp_path):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=labels)
     out = run_analysis("cluster", table=table, out_dir=tmp_path / "c", formats=(), k_max=3, method="kmeans")
@@ -108,7 +108,7 @@ def test_label_scores_skipped_with_a_reason(labels, tmp_path):
 
 def test_probe_counts_all_tracks_when_some_are_unlabelled(tmp_path):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     labels = ["a", "b", None, None, None, None]
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=labels)
@@ -169,7 +169,7 @@ def test_a_real_bug_is_still_the_plugins(table6, tmp_path):
 def tiny(tmp_path):
     """8 tracks of 2 labels encoded by the tiny codec (real checkpoint and corpus)."""
     from musiclatent import plugins
-    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
+    from musiclatent.testing import register_tiny_codec, tiny_model_table
 
     plugins.reset()
     register_tiny_codec()

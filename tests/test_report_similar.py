@@ -32,7 +32,7 @@ def test_report_has_the_panel_and_escapes_the_command(tmp_path):
 
 def test_dims_section_in_the_report(tmp_path):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     ws, _ = make_workspace(tmp_path)
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=12)

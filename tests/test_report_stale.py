@@ -18,7 +18,7 @@ def _retable(ws, name: str, table: dict) -> None:
 
 
 def _setup(tmp_path):
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
     from musiclatent.latents.table import LatentTable
 
     ws, _ = make_workspace(tmp_path)
