@@ -5,8 +5,7 @@ Registers one architecture (``vq12``: a vector-quantised waveform autoencoder) a
 their code by import string, so ``musiclatent plugins`` stays fast.
 """
 
-from musiclatent.hookspecs import hookimpl
-from musiclatent.registry import AnalysisSpec, ArchitectureSpec, Option
+from musiclatent.plugin_api import AnalysisSpec, ArchitectureSpec, Option, hookimpl
 
 
 @hookimpl
