@@ -80,7 +80,7 @@ def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
     return np.maximum(dist, 0.0), idx
 
 
-def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = (), index: str = "auto") -> AnalysisResult:
+def run(ctx, *, k: int, metric: str, query: tuple, index: str) -> AnalysisResult:
     """Nearest neighbours of every track; ``query`` audio files are encoded and searched too."""
     import pandas as pd
 

@@ -16,7 +16,7 @@ from musiclatent.analyses.base import AnalysisResult
 from musiclatent.charts import alt
 
 
-def run(ctx, components: int = 20, standardize_features: bool = True) -> AnalysisResult:
+def run(ctx, *, components: int, standardize_features: bool) -> AnalysisResult:
     """PCA of the pooled track vectors: scatter of PC1/PC2, PC1..PC3 table, variance chart."""
     from sklearn.decomposition import PCA
 

@@ -3,6 +3,10 @@ dims).
 
 Registered exactly as a third-party plugin would: specs only, naming the code as import strings,
 so listing analyses (``musiclatent analyze --help``) imports neither sklearn, torch nor umap.
+
+Each option's default is declared here, once: the runner passes every option to ``run``, whose
+keyword-only parameters have no defaults (``check_analysis`` refuses a ``run`` default that
+differs from its ``Option``; ``tests/test_analyses.py`` refuses any in the built-ins).
 """
 
 from musiclatent.hookspecs import hookimpl

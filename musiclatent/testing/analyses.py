@@ -33,7 +33,8 @@ def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None, 
     ``workdir/out/<name>``; with neither ``workdir`` nor ``out_dir`` everything is made in a
     temporary folder, removed afterwards. ``options`` are passed to the analysis.
 
-    Checks: the spec's options all have defaults usable as-is; the run returns an
+    Checks: the spec's options all have defaults usable as-is and match ``run``'s parameters
+    (:func:`run_problems`); the run returns an
     ``AnalysisResult``; ``index.json`` names the analysis, pooling, options and table; every listed
     output exists, is non-empty and inside the folder; charts have HTML, a Vega-Lite JSON spec and
     a title; tables are readable CSV with their columns; audio is readable WAV at the stated rate.
@@ -48,7 +49,7 @@ def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None, 
         from musiclatent.plugins import get_registry
 
         spec = get_registry().analysis(str(spec_or_name))
-    problems = spec_problems(spec)
+    problems = spec_problems(spec) + run_problems(spec)
     with tempfile.TemporaryDirectory(prefix="musiclatent-conformance-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         if table is None:
@@ -57,12 +58,22 @@ def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None, 
             register_tiny_codec()
             table = tiny_model_table(work / "tiny")
         folder = Path(out_dir) if out_dir is not None else work / "out" / spec.name
-        folder = run_spec(spec, table=table, out_dir=folder, pooling=pooling, formats=("html",), **options)
+        try:
+            folder = run_spec(spec, table=table, out_dir=folder, pooling=pooling, formats=("html",), **options)
+        except Exception as exc:
+            if not problems:
+                raise
+            problems.append(f"running it failed: {exc}")
+            raise _failed(spec, problems) from exc
         index = _check_folder(spec, Path(folder), pooling, problems)
     if problems:
-        raise ConformanceError(f"analysis {spec.name!r} ({spec.plugin or 'unregistered'}):\n  - "
-                               + "\n  - ".join(problems))
+        raise _failed(spec, problems)
     return index
+
+
+def _failed(spec, problems: list[str]) -> ConformanceError:
+    return ConformanceError(f"analysis {spec.name!r} ({spec.plugin or 'unregistered'}):\n  - "
+                            + "\n  - ".join(problems))
 
 
 def spec_problems(spec) -> list[str]:
@@ -77,6 +88,38 @@ def spec_problems(spec) -> list[str]:
             problems.append(f"option {opt.name!r}: multiple=True needs a tuple default")
     if not spec.description:
         problems.append("the spec has no description")
+    return problems
+
+
+def run_problems(spec) -> list[str]:
+    """Where the spec's ``run`` disagrees with its options, one line each.
+
+    The runner calls ``run(ctx, **options)`` with every option, each default taken from its
+    ``Option``; so each option needs a parameter, each parameter without a default needs an
+    option, and a default written in ``run`` too must be the ``Option``'s (better: none, so the
+    default is declared once).
+    """
+    import inspect
+
+    try:
+        params = list(inspect.signature(spec.load()).parameters.values())[1:]  # after ctx
+    except Exception as exc:  # noqa: BLE001 - an unimportable run is the plugin's problem to see
+        return [f"run {spec.run!r} cannot be loaded or inspected: {type(exc).__name__}: {exc}"]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    named = {p.name: p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    options = {opt.name.replace("-", "_"): opt for opt in spec.options}
+    problems = [f"option {opt.name!r}: run() has no parameter {name!r} to receive it"
+                for name, opt in options.items() if name not in named and not takes_any]
+    for name, param in named.items():
+        opt = options.get(name)
+        if opt is None:
+            if param.default is param.empty:
+                problems.append(f"run() parameter {name!r} is not an option of the spec, so it is never passed")
+            continue
+        default = tuple(opt.default or ()) if opt.multiple else opt.default
+        if param.default is not param.empty and param.default != default:
+            problems.append(f"option {opt.name!r}: run() says default {param.default!r} but its Option says "
+                            f"{default!r}; declare the default once, in the Option")
     return problems
 
 
@@ -177,4 +220,4 @@ def _check_audio(folder: Path, out: dict, problems: list[str]) -> None:
         problems.append(f"audio {out['name']}: empty")
 
 
-__all__ = ["ConformanceError", "check_analysis", "spec_problems"]
+__all__ = ["ConformanceError", "check_analysis", "run_problems", "spec_problems"]
