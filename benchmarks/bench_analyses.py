@@ -63,8 +63,8 @@ def make_table(path: Path, n: int) -> Path:
     """A synthetic table of ``n`` tracks (written in chunks, memory bounded)."""
     import numpy as np
 
-    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
     from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
 
     rng = np.random.default_rng(0)
     c, t = LATENT_SHAPE

@@ -8,7 +8,7 @@ An architecture or analysis plugin needs nothing else from musiclatent::
 what                       names
 =========================  =====================================================================
 hooks                      ``hookimpl``
-specs                      ``ArchitectureSpec``, ``AnalysisSpec``, ``Option``
+specs                      ``ArchitectureSpec``, ``AnalysisSpec``, ``Option``, ``ReportSection``
 architectures              ``AudioAutoencoder`` (the base class), ``pad_to_multiple``,
                            ``fit_length``, ``DEFAULT_SAMPLE_RATE``
 analyses                   ``AnalysisContext`` (what ``run(ctx, **options)`` receives),
@@ -33,7 +33,13 @@ from musiclatent.charts import alt
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
 from musiclatent.hookspecs import hookimpl
-from musiclatent.registry import AnalysisSpec, ArchitectureSpec, Option, RegistryError
+from musiclatent.registry import (
+    AnalysisSpec,
+    ArchitectureSpec,
+    Option,
+    RegistryError,
+    ReportSection,
+)
 
 _MODEL = ("AudioAutoencoder", "fit_length", "pad_to_multiple")
 _POOLING = ("POOLINGS", "pool_track")
@@ -73,6 +79,7 @@ __all__ = [
     "MusiclatentError",
     "Option",
     "RegistryError",
+    "ReportSection",
     "alt",
     "hookimpl",
     *_MODEL,

@@ -113,8 +113,8 @@ def test_unknown_track_is_a_clear_error(codec, tmp_path):
 
 def test_probe_separable_vs_shuffled():
     from musiclatent.analyses.probe import cross_validate, scores
-    from musiclatent.testing import synthetic_latents
     from musiclatent.latents.pooling import pool_track
+    from musiclatent.testing import synthetic_latents
 
     lat, labels = synthetic_latents(n_tracks=60, n_labels=3, seed=1)
     X = np.stack([pool_track(t, "meanstd") for t in lat])
@@ -166,8 +166,8 @@ def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
 def test_probe_groups_from_the_labels_csv(tmp_path):
     import pandas as pd
 
-    from musiclatent.analyses.probe import track_groups
     from musiclatent.analyses import AnalysisContext, AnalysisError
+    from musiclatent.analyses.probe import track_groups
 
     csv = tmp_path / "labels.csv"
     csv.write_text("path,label,source_track\na/x__00.wav,a,a/x\na/x__01.wav,a,a/x\nb/y__00.wav,b,\n")
@@ -237,8 +237,8 @@ def test_slerp_ends_and_norm():
 
 def test_changed_checkpoint_is_refused(codec, tmp_path):
     from musiclatent.analyses.runner import run_analysis
-    from musiclatent.testing import tiny_model_table
     from musiclatent.checkpoint import CheckpointError
+    from musiclatent.testing import tiny_model_table
 
     table = tiny_model_table(tmp_path / "t", n_tracks=8, n_labels=2)
     ckpt = tmp_path / "t" / "tiny.safetensors"

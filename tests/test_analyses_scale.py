@@ -26,8 +26,8 @@ def _recall(approx, exact):
 
 def _write_table(path, latents, labels=None, **meta):
     """A table of ``latents[n_tracks, C, T']``, one segment per track."""
-    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
     from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
 
     n, c, t = latents.shape
     labels = labels if labels is not None else [f"g{i % 4}" for i in range(n)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.analyses.common import (
     UNKNOWN,
     heatmap,
@@ -14,7 +15,6 @@ from musiclatent.analyses.common import (
     track_frame,
     unlabelled_note,
 )
-from musiclatent.analyses.base import AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import cluster_scores, contingency
 

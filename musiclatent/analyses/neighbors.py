@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclatent.analyses.common import label_skip_reason, need_tracks, title, unlabelled_note
 from musiclatent.analyses.base import AnalysisError, AnalysisResult
+from musiclatent.analyses.common import label_skip_reason, need_tracks, title, unlabelled_note
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import chance_precision, precision_by_label
 

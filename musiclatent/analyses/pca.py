@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.analyses.common import (
     genre_scatter,
     need_tracks,
@@ -12,7 +13,6 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analyses.base import AnalysisResult
 from musiclatent.charts import alt
 
 

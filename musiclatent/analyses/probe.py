@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.analyses.common import UNKNOWN, heatmap, label_skip_reason, title
 from musiclatent.analyses.base import AnalysisError, AnalysisResult
+from musiclatent.analyses.common import UNKNOWN, heatmap, label_skip_reason, title
 from musiclatent.charts import alt
 
 

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import (
     genre_scatter,
     need_tracks,
@@ -19,7 +20,6 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analyses.base import AnalysisError, AnalysisResult
 
 
 def fit_rows(n: int, fit_sample: int, seed: int) -> np.ndarray:

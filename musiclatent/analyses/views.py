@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.analyses.common import title
 from musiclatent.analyses.base import AnalysisError, AnalysisResult
+from musiclatent.analyses.common import title
 from musiclatent.charts import alt
 
 

@@ -10,7 +10,7 @@ differs from its ``Option``; ``tests/test_analyses.py`` refuses any in the built
 """
 
 from musiclatent.hookspecs import hookimpl
-from musiclatent.registry import AnalysisSpec, Option
+from musiclatent.registry import AnalysisSpec, Option, ReportSection
 
 _PKG = "musiclatent.analyses"
 
@@ -20,6 +20,7 @@ def register_analyses(register):
     """Register the built-in analyses."""
     register(AnalysisSpec(
         name="pca",
+        report=ReportSection(title="PCA projection", order=20),
         description="PCA map of the track vectors coloured by genre, 3-D coordinates, explained variance.",
         run=f"{_PKG}.pca:run",
         options=(
@@ -30,6 +31,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="umap",
+        report=ReportSection(title="UMAP map: click a point to hear the track", order=10, always=True, view="map"),
         description="2-D UMAP map of the standardised track vectors, coloured by genre.",
         run=f"{_PKG}.umap_map:run",
         options=(
@@ -44,6 +46,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="cluster",
+        report=ReportSection(title="Clusters against the genres", order=30, always=True),
         description="k-means and agglomerative clustering over a range of k; elbow, silhouette, "
                     "ARI/NMI/purity against genres, cluster-by-genre heatmap.",
         run=f"{_PKG}.cluster:run",
@@ -56,6 +59,8 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="neighbors",
+        report=ReportSection(title="Nearest neighbours: songs that sound alike", order=40, always=True,
+                             view="neighbors"),
         description="k nearest tracks of every track with distances, precision@k by genre; "
                     "nearest tracks of query audio files outside the corpus.",
         run=f"{_PKG}.neighbors:run",
@@ -72,6 +77,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="interpolate",
+        report=ReportSection(title="Interpolations and genre centroids", order=50, always=True),
         description="Decode steps between two tracks' latents to WAV with their spectrograms; "
                     "decode genre centroids (the average song of a genre).",
         run=f"{_PKG}.interpolate:run",
@@ -88,6 +94,8 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="probe",
+        report=ReportSection(title="Genre probe: how much genre the latents carry", order=60, always=True,
+                             view="probe"),
         description="Linear genre classifier with stratified (or --group-by grouped) cross-validation on the track vectors, "
                     "beside an MFCC baseline and chance; confusion matrix.",
         run=f"{_PKG}.probe:run",
@@ -105,6 +113,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="views",
+        report=ReportSection(title="Track views: original and reconstruction", order=80),
         description="Waveform, spectrogram and mel spectrogram of tracks beside their reconstruction.",
         run=f"{_PKG}.views:run",
         needs_model=True,
@@ -116,6 +125,7 @@ def register_analyses(register):
     ))
     register(AnalysisSpec(
         name="dims",
+        report=ReportSection(title="Latent dimensions in use", order=70, view="dims"),
         description="How many latent dimensions the model uses: variance of every latent channel, the PCA "
                     "explained-variance curve of the latent frames, dimensions for 90/95/99% of it.",
         run=f"{_PKG}.dims:run",
