@@ -306,7 +306,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], plan: list[P
             after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
         if view == "neighbors":
-            after = similar.panel(out, workspace_root, table_path, sc)
+            after = similar.panel(out, workspace_root, table_path, sc, planned.spec)
         parts.append(section(out, sc, planned.title, planned.report, extra_top=extra, extra_after_charts=after,
                              stale=stale.get(planned.name)))
 

@@ -102,6 +102,7 @@ class Planned:
     order: int
     report: ReportSection | None
     out: AnalysisOutputs | None
+    spec: AnalysisSpec | None = None  # the registered analysis the section shows, if any
 
 
 def plan_sections(analyses: Mapping[str, AnalysisOutputs], specs: Mapping[str, AnalysisSpec]) -> list[Planned]:
@@ -119,10 +120,10 @@ def plan_sections(analyses: Mapping[str, AnalysisOutputs], specs: Mapping[str, A
         report = spec.report if spec is not None else None
         own = report is not None and spec.name == name
         title = report.title if own else str(out.index.get("description") or name)
-        planned[name] = Planned(name, title, report.order if own else UNSECTIONED, report, out)
+        planned[name] = Planned(name, title, report.order if own else UNSECTIONED, report, out, spec)
     for spec in specs.values():
         if spec.report is not None and spec.report.always and spec.name not in planned:
-            planned[spec.name] = Planned(spec.name, spec.report.title, spec.report.order, spec.report, None)
+            planned[spec.name] = Planned(spec.name, spec.report.title, spec.report.order, spec.report, None, spec)
     return sorted(planned.values(), key=lambda p: (p.order, p.name))
 
 
