@@ -19,7 +19,7 @@ losses                 ``losses.LossSpecError``                    ``ValueError`
 training               ``training.trainer.TrainingError``,
                        ``training.gridsearch.GridSearchError``
 analysis               ``analyses.AnalysisError``,
-                       ``analysis.conformance.ConformanceError``   ``AssertionError``
+                       ``testing.ConformanceError``               ``AssertionError``
 plugins                ``registry.RegistryError``
 workspace              ``workspace.WorkspaceError``
 files                  ``fileio.UnsafePathError``,                 ``ValueError``
