@@ -92,3 +92,14 @@ def test_a_multiple_option_default_compares_as_a_tuple():
     spec = AnalysisSpec(name="t", description="d", run=tracks,
                         options=(Option(name="track", type="str", multiple=True, default=()),))
     assert run_problems(spec) == []
+
+
+def test_check_analysis_keeps_its_positional_arguments(tmp_path):
+    """``check_analysis(spec, workdir, table, pooling)``, as musiclatent.testing had it."""
+    def agree(ctx, *, k):
+        return _sum_k(ctx, k=k)
+
+    table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=8)
+    index = check_analysis(_spec(agree), tmp_path / "work", table, "mean", k=4)
+    assert (index["pooling"], index["summary"]["k"]) == ("mean", 4)
+    assert (tmp_path / "work" / "out" / "sumk" / "index.json").is_file()

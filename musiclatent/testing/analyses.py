@@ -22,9 +22,9 @@ class ConformanceError(MusiclatentError, AssertionError):
     """An analysis broke the contract; the message lists every problem found."""
 
 
-def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None, *,
-                   table: str | os.PathLike | None = None, out_dir: str | os.PathLike | None = None,
-                   pooling: str = "meanstd", **options: Any) -> dict[str, Any]:
+def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None,
+                   table: str | os.PathLike | None = None, pooling: str = "meanstd", *,
+                   out_dir: str | os.PathLike | None = None, **options: Any) -> dict[str, Any]:
     """Run an analysis (a registered name or an ``AnalysisSpec``) and check its outputs; returns
     the parsed ``index.json``.
 
