@@ -31,7 +31,7 @@ HEADING = "## Analyses"
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from musiclatent.analysis.runner import run_analysis
+from musiclatent.analyses.runner import run_analysis
 name, table, out, opts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 if name == "umap":
     import warnings, numpy as np
@@ -63,8 +63,8 @@ def make_table(path: Path, n: int) -> Path:
     """A synthetic table of ``n`` tracks (written in chunks, memory bounded)."""
     import numpy as np
 
-    from musiclatent.analysis.testing import TINY_RATE, TINY_SEGMENT, _rows
     from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
 
     rng = np.random.default_rng(0)
     c, t = LATENT_SHAPE
@@ -78,7 +78,7 @@ def make_table(path: Path, n: int) -> Path:
             lat = centers[idx % 10] + rng.normal(0, 1.5, size=(len(idx), c, t)).astype(np.float32)
             rows = {k: [] for k in ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")}
             for i in idx:
-                for k, v in _rows(f"g{i % 10}/t{i:06d}", f"g{i % 10}/t{i:06d}.wav", f"g{i % 10}",
+                for k, v in segment_rows(f"g{i % 10}/t{i:06d}", f"g{i % 10}/t{i:06d}.wav", f"g{i % 10}",
                                   "train", 1).items():
                     rows[k].extend(v)
             writer.write(rows, lat[:, None].reshape(len(idx), c, t))

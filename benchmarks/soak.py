@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
     from musiclatent.checkpoint import save_checkpoint
     from musiclatent.corpus.manifest import scan_corpus
     from musiclatent.latents.encode import encode_corpus

@@ -18,8 +18,8 @@ model / device         ``model.DeviceError``                       ``ValueError`
 losses                 ``losses.LossSpecError``                    ``ValueError``
 training               ``training.trainer.TrainingError``,
                        ``training.gridsearch.GridSearchError``
-analysis               ``analysis.AnalysisError``,
-                       ``analysis.conformance.ConformanceError``   ``AssertionError``
+analysis               ``analyses.AnalysisError``,
+                       ``testing.ConformanceError``               ``AssertionError``
 plugins                ``registry.RegistryError``
 workspace              ``workspace.WorkspaceError``
 files                  ``fileio.UnsafePathError``,                 ``ValueError``

@@ -53,6 +53,48 @@ class Option:
     maximum: float | None = None
 
 
+REPORT_VIEWS: tuple[str, ...] = ("map", "neighbors", "probe", "dims")
+"""Views the report can draw on top of a section (``ReportSection.view``): ``map``: the panel of
+the clicked track's neighbours under the charts (and a scatter of ``x``/``y`` from the coordinates
+table when no chart was written); ``neighbors``: players for every query and its neighbours, and
+the "songs like this" panel; ``probe``: latents beside the MFCC baseline and chance; ``dims``: how
+many channels hold 90/95/99% of the variance."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportSection:
+    """How ``musiclatent report`` shows an analysis (``AnalysisSpec.report``).
+
+    ``title``: the section heading. ``order``: sections sort by it, then by name (the built-ins
+    use 10..80; an analysis without a section comes after every one with). ``always``: listed with
+    a "not computed yet" placeholder naming the command that makes it, before it has run.
+    ``charts`` / ``tables`` / ``audio``: the output names to show, in the order written (``None``:
+    every one; a table left out is still linked as CSV). ``view``: one of :data:`REPORT_VIEWS`
+    drawn on top (``""``: none). Every string is escaped by the report.
+    """
+
+    title: str
+    order: int = 100
+    always: bool = False
+    charts: tuple[str, ...] | None = None
+    tables: tuple[str, ...] | None = None
+    audio: tuple[str, ...] | None = None
+    view: str = ""
+
+    def problems(self) -> list[str]:
+        """What is wrong with this section, one line each (empty when it is fine)."""
+        found = []
+        if not isinstance(self.title, str) or not self.title.strip():
+            found.append("a report section needs a title")
+        if self.view and self.view not in REPORT_VIEWS:
+            found.append(f"report view {self.view!r} is not one of {', '.join(REPORT_VIEWS)}")
+        for kind in ("charts", "tables", "audio"):
+            names = getattr(self, kind)
+            if names is not None and (isinstance(names, str) or not all(isinstance(n, str) for n in names)):
+                found.append(f"report {kind} must be a tuple of output names, not {names!r}")
+        return found
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArchitectureSpec:
     """An autoencoder architecture.
@@ -88,9 +130,11 @@ class ArchitectureSpec:
 class AnalysisSpec:
     """A latent-space analysis.
 
-    ``run`` is called as ``run(ctx, **options)`` with a ``musiclatent.analysis.AnalysisContext``
-    and returns a ``musiclatent.analysis.AnalysisResult``; the runner, not the analysis,
-    writes the outputs.
+    ``run`` is called as ``run(ctx, **options)`` with a ``musiclatent.analyses.AnalysisContext``
+    and every option (its default from the ``Option``: declare it there, once), and returns a
+    ``musiclatent.analyses.AnalysisResult``; the runner, not the analysis, writes the outputs.
+    ``report``: how ``musiclatent report`` shows it (``None``: a plain section, after the others,
+    only once it has run).
     """
 
     name: str
@@ -98,6 +142,7 @@ class AnalysisSpec:
     run: str | Callable
     options: tuple[Option, ...] = ()
     needs_model: bool = False
+    report: ReportSection | None = None
     plugin: str = ""
     distribution: str = ""
 
@@ -123,6 +168,12 @@ class Registry:
             raise RegistryError(
                 f"plugin {spec.plugin!r} registered {spec.kind} with invalid name {spec.name!r}"
             )
+        report = getattr(spec, "report", None)
+        if report is not None:
+            problems = report.problems() if isinstance(report, ReportSection) else [
+                f"report must be a ReportSection, not {type(report).__name__}"]
+            if problems:
+                raise RegistryError(f"plugin {spec.plugin!r} registered analysis {spec.name!r}: {'; '.join(problems)}")
 
     def add(self, spec: ArchitectureSpec | AnalysisSpec) -> None:
         self.validate(spec)

@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 def model_table(tmp_path_factory):
     """40 tracks x 2 segments of tone WAVs, encoded by the tiny codec into latents [4, 8]."""
     from musiclatent import plugins
-    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
+    from musiclatent.testing import register_tiny_codec, tiny_model_table
 
     plugins.reset()
     register_tiny_codec()
@@ -26,7 +26,7 @@ def model_table(tmp_path_factory):
 
 @pytest.fixture
 def codec(model_table):
-    from musiclatent.analysis.testing import register_tiny_codec
+    from musiclatent.testing import register_tiny_codec
 
     register_tiny_codec()  # after a test reset the plugins
     return model_table
@@ -51,9 +51,9 @@ def test_every_builtin_is_registered():
 @pytest.mark.parametrize("name", _registered())
 def test_conformance(name, codec, tmp_path):
     """Every registered analysis runs on the tiny table and writes what it declares."""
-    from musiclatent.analysis.conformance import check_analysis
+    from musiclatent.testing import check_analysis
 
-    index = check_analysis(name, codec, out_dir=tmp_path / name)
+    index = check_analysis(name, table=codec, out_dir=tmp_path / name)
     assert index["analysis"] == name
     assert index["pooling"] == "meanstd"
     assert index["outputs"]
@@ -61,7 +61,7 @@ def test_conformance(name, codec, tmp_path):
 
 
 def test_cluster_scores_meaningful_on_clustered_table(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("cluster", table=codec, out_dir=tmp_path / "c", formats=("html",), k_max=6)
     summary = json.loads((out / "index.json").read_text())["summary"]
@@ -74,7 +74,7 @@ def test_neighbors_query_twin_first(codec, tmp_path):
     """A query file identical to a corpus track finds that track first, at distance ~0."""
     import pandas as pd
 
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     src = codec.parent / "corpus" / "genre2" / "genre2.00006.wav"
     query = tmp_path / "outside.wav"
@@ -90,7 +90,7 @@ def test_neighbors_query_twin_first(codec, tmp_path):
 def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
     import soundfile as sf
 
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "i", formats=("html",), steps=3,
                        mode="slerp", centroid=("genre1",), **{"from": "genre0/genre0.00000", "to": "genre3/genre3.00003"})
@@ -103,8 +103,8 @@ def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
 
 
 def test_unknown_track_is_a_clear_error(codec, tmp_path):
-    from musiclatent.analysis import AnalysisError
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses import AnalysisError
+    from musiclatent.analyses.runner import run_analysis
 
     with pytest.raises(AnalysisError, match="not in the latent table"):
         run_analysis("views", table=codec, out_dir=tmp_path / "v", formats=("html",), track=("nope",))
@@ -113,8 +113,8 @@ def test_unknown_track_is_a_clear_error(codec, tmp_path):
 
 def test_probe_separable_vs_shuffled():
     from musiclatent.analyses.probe import cross_validate, scores
-    from musiclatent.analysis.testing import synthetic_latents
     from musiclatent.latents.pooling import pool_track
+    from musiclatent.testing import synthetic_latents
 
     lat, labels = synthetic_latents(n_tracks=60, n_labels=3, seed=1)
     X = np.stack([pool_track(t, "meanstd") for t in lat])
@@ -154,7 +154,7 @@ def test_probe_grouped_folds_remove_the_same_track_leak():
 
 
 def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("probe", table=codec, out_dir=tmp_path / "p", formats=("html",), baseline=False,
                        group_by="track_id", folds=3)
@@ -166,8 +166,8 @@ def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
 def test_probe_groups_from_the_labels_csv(tmp_path):
     import pandas as pd
 
+    from musiclatent.analyses import AnalysisContext, AnalysisError
     from musiclatent.analyses.probe import track_groups
-    from musiclatent.analysis import AnalysisContext, AnalysisError
 
     csv = tmp_path / "labels.csv"
     csv.write_text("path,label,source_track\na/x__00.wav,a,a/x\na/x__01.wav,a,a/x\nb/y__00.wav,b,\n")
@@ -236,9 +236,9 @@ def test_slerp_ends_and_norm():
 
 
 def test_changed_checkpoint_is_refused(codec, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import tiny_model_table
+    from musiclatent.analyses.runner import run_analysis
     from musiclatent.checkpoint import CheckpointError
+    from musiclatent.testing import tiny_model_table
 
     table = tiny_model_table(tmp_path / "t", n_tracks=8, n_labels=2)
     ckpt = tmp_path / "t" / "tiny.safetensors"

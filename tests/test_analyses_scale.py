@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from musiclatent.analysis import AnalysisError
+from musiclatent.analyses import AnalysisError
 
 
 def _clustered(n=3000, d=32, clusters=20, seed=0):
@@ -26,8 +26,8 @@ def _recall(approx, exact):
 
 def _write_table(path, latents, labels=None, **meta):
     """A table of ``latents[n_tracks, C, T']``, one segment per track."""
-    from musiclatent.analysis.testing import TINY_RATE, TINY_SEGMENT, _rows
     from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.testing import TINY_RATE, TINY_SEGMENT, segment_rows
 
     n, c, t = latents.shape
     labels = labels if labels is not None else [f"g{i % 4}" for i in range(n)]
@@ -35,7 +35,7 @@ def _write_table(path, latents, labels=None, **meta):
             "latent_shape": [c, t], **meta}
     with LatentTableWriter(path, info, resume=False) as writer:
         for i in range(n):
-            writer.write(_rows(f"t{i:05d}", f"t{i:05d}.wav", labels[i], "train", 1), latents[i:i + 1])
+            writer.write(segment_rows(f"t{i:05d}", f"t{i:05d}.wav", labels[i], "train", 1), latents[i:i + 1])
     return path
 
 
@@ -89,8 +89,8 @@ def test_ann_tiny_table_falls_back_per_row(faiss):
 
 
 def test_neighbors_analysis_uses_the_index(tmp_path, faiss):
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=60)
     out = run_analysis("neighbors", table=table, out_dir=tmp_path / "nb", formats=("html",), index="ann")
@@ -120,7 +120,7 @@ def test_index_choice_and_missing_faiss(monkeypatch):
 # ---------------------------------------------------------------------------- dims
 def test_dims_counts_a_known_subspace(tmp_path):
     """Latent frames in a 3-dim subspace of 8 channels (plus 1e-3 noise): 3 dims hold 99%."""
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     rng = np.random.default_rng(0)
     basis = np.linalg.qr(rng.normal(size=(8, 3)))[0]                  # 8 x 3, orthonormal
@@ -147,7 +147,7 @@ def test_dims_counts_a_known_subspace(tmp_path):
 
 
 def test_dims_of_constant_latents(tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     table = _write_table(tmp_path / "c.parquet", np.ones((5, 4, 3), dtype=np.float32))
     out = run_analysis("dims", table=table, out_dir=tmp_path / "dims", formats=("html",))
@@ -160,8 +160,8 @@ def test_dims_of_constant_latents(tmp_path):
 def test_umap_fit_sample_transforms_the_rest(tmp_path):
     import pandas as pd
 
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=80)
     out = run_analysis("umap", table=table, out_dir=tmp_path / "u", formats=("html",), fit_sample=40,
@@ -182,8 +182,8 @@ def test_umap_fit_sample_transforms_the_rest(tmp_path):
 def test_probe_fit_sample_is_stratified(tmp_path):
     import pandas as pd
 
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=200)
     out = run_analysis("probe", table=table, out_dir=tmp_path / "p", formats=("html",), baseline=False,

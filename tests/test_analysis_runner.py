@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from musiclatent.analysis import AnalysisResult
+from musiclatent.analyses import AnalysisResult
 from musiclatent.hookspecs import hookimpl
 from musiclatent.registry import AnalysisSpec, Option
 
@@ -56,7 +56,7 @@ def evil(fresh_plugins):
 @pytest.fixture
 def hostile_table(tmp_path):
     """A synthetic table whose track ids climb out of folders and whose labels are HTML."""
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     ids = [f"../../escape{i}" for i in range(8)]
     labels = [EVIL if i % 2 else "jazz" for i in range(8)]
@@ -64,7 +64,7 @@ def hostile_table(tmp_path):
 
 
 def test_outputs_stay_inside_and_index_lists_them(evil, hostile_table, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("evil", table=hostile_table, out_dir=tmp_path / "out", formats=("html",), n=5)
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -84,7 +84,7 @@ def test_outputs_stay_inside_and_index_lists_them(evil, hostile_table, tmp_path)
 
 
 def test_html_labels_do_not_escape_json(evil, hostile_table, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     out = run_analysis("evil", table=hostile_table, out_dir=tmp_path / "out", formats=("html",))
     html = next(out.glob("*.html")).read_text()
@@ -94,7 +94,7 @@ def test_html_labels_do_not_escape_json(evil, hostile_table, tmp_path):
 
 
 def test_previous_output_replaced_whole(evil, hostile_table, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     folder = tmp_path / "out"
     run_analysis("evil", table=hostile_table, out_dir=folder, formats=("html",))
@@ -105,7 +105,7 @@ def test_previous_output_replaced_whole(evil, hostile_table, tmp_path):
 
 
 def test_failed_run_keeps_previous_output(evil, hostile_table, tmp_path):
-    from musiclatent.analysis.runner import write_result
+    from musiclatent.analyses.runner import write_result
 
     folder = tmp_path / "out"
     folder.mkdir()
@@ -119,8 +119,8 @@ def test_failed_run_keeps_previous_output(evil, hostile_table, tmp_path):
 
 
 def test_unknown_option_and_pooling_are_errors(evil, hostile_table, tmp_path):
-    from musiclatent.analysis import AnalysisError
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses import AnalysisError
+    from musiclatent.analyses.runner import run_analysis
     from musiclatent.latents.pooling import PoolingError
 
     with pytest.raises(AnalysisError, match="no option.*bogus.*n, who"):

@@ -13,21 +13,21 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from musiclatent.analysis import AnalysisError
+from musiclatent.analyses import AnalysisError
 from musiclatent.registry import AnalysisSpec
 
 
 @pytest.fixture
 def table6(tmp_path):
     """Six tracks, none labelled (a corpus scanned without labels)."""
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.testing import write_synthetic_table
 
     return write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=[None] * 6)
 
 
 # ----------------------------------------------------------------- --out is never a foreign folder
 def test_foreign_out_folder_is_refused_and_kept(table6, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -58,7 +58,7 @@ def test_cli_out_dot_does_not_wipe_the_current_folder(table6, tmp_path, monkeypa
 
 
 def test_an_empty_or_own_folder_is_used(table6, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -80,8 +80,8 @@ def test_label_skip_reason():
 
 @pytest.mark.parametrize("labels", [[None] * 6, ["rock"] * 6], ids=["unlabelled", "one-label"])
 def test_label_scores_skipped_with_a_reason(labels, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=labels)
     out = run_analysis("cluster", table=table, out_dir=tmp_path / "c", formats=(), k_max=3, method="kmeans")
@@ -107,8 +107,8 @@ def test_label_scores_skipped_with_a_reason(labels, tmp_path):
 
 
 def test_probe_counts_all_tracks_when_some_are_unlabelled(tmp_path):
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     labels = ["a", "b", None, None, None, None]
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=6, n_labels=2, labels=labels)
@@ -128,7 +128,7 @@ def _spec(exc, name="boom"):
 
 
 def test_device_and_option_errors_are_not_the_plugins(table6, tmp_path, monkeypatch):
-    from musiclatent.analysis.runner import run_analysis, run_spec
+    from musiclatent.analyses.runner import run_analysis, run_spec
 
     err = RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported")
     with pytest.raises(AnalysisError) as info:
@@ -155,7 +155,7 @@ def test_device_and_option_errors_are_not_the_plugins(table6, tmp_path, monkeypa
 
 
 def test_a_real_bug_is_still_the_plugins(table6, tmp_path):
-    from musiclatent.analysis.runner import run_spec
+    from musiclatent.analyses.runner import run_spec
 
     for exc in (ZeroDivisionError("division by zero"), RuntimeError("shape mismatch on the same device")):
         with pytest.raises(AnalysisError, match="report it to the plugin's authors"):
@@ -169,7 +169,7 @@ def test_a_real_bug_is_still_the_plugins(table6, tmp_path):
 def tiny(tmp_path):
     """8 tracks of 2 labels encoded by the tiny codec (real checkpoint and corpus)."""
     from musiclatent import plugins
-    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
+    from musiclatent.testing import register_tiny_codec, tiny_model_table
 
     plugins.reset()
     register_tiny_codec()
@@ -178,7 +178,7 @@ def tiny(tmp_path):
 
 
 def test_corrupt_query_file_is_a_user_error(tiny, tmp_path):
-    from musiclatent.analysis.runner import run_analysis
+    from musiclatent.analyses.runner import run_analysis
 
     bad = tmp_path / "query.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)

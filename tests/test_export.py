@@ -84,8 +84,8 @@ def test_track_export_without_analyses_reads_in_duckdb_and_polars(tmp_path):
 def test_export_takes_map_clusters_and_neighbours_from_the_analyses(tmp_path):
     import pandas as pd
 
-    from musiclatent.analysis import AnalysisResult
-    from musiclatent.analysis.runner import run_analysis, write_result
+    from musiclatent.analyses import AnalysisResult
+    from musiclatent.analyses.runner import run_analysis, write_result
 
     ws, path = make_workspace(tmp_path)
     ids = LatentTable.open(path).track_ids()

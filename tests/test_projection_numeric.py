@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musiclatent.analysis.runner import run_analysis
+from musiclatent.analyses.runner import run_analysis
 from musiclatent.latents.table import LatentTableWriter
 
 

@@ -21,6 +21,19 @@ def test_query_command_states_the_run_and_is_quoted(tmp_path):
     assert query_command(None, None, None) == "musiclatent analyze neighbors --query YOUR_SONG.wav"
 
 
+def test_query_command_reads_the_defaults_from_the_spec(tmp_path):
+    """The options' defaults come from the analysis' spec, not from a copy in the report."""
+    from musiclatent.registry import AnalysisSpec, Option
+
+    spec = AnalysisSpec(name="neighbors", description="d", run="x:y", options=(
+        Option(name="k", type="int", default=8), Option(name="exact_search", type="bool", default=True),
+        Option(name="query", type="path", multiple=True, default=())))
+    out = AnalysisOutputs(name="neighbors", folder=tmp_path,
+                          meta={"options": {"k": 8, "exact_search": False, "query": ["a.wav"]}})
+    assert query_command(out, None, None, spec) == \
+        "musiclatent analyze neighbors --no-exact-search --query YOUR_SONG.wav"
+
+
 def test_report_has_the_panel_and_escapes_the_command(tmp_path):
     ws, tracks = make_workspace(tmp_path / "<b>")
     page = build_report(ws, preview_seconds=0).read_text()
@@ -31,8 +44,8 @@ def test_report_has_the_panel_and_escapes_the_command(tmp_path):
 
 
 def test_dims_section_in_the_report(tmp_path):
-    from musiclatent.analysis.runner import run_analysis
-    from musiclatent.analysis.testing import write_synthetic_table
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.testing import write_synthetic_table
 
     ws, _ = make_workspace(tmp_path)
     table = write_synthetic_table(tmp_path / "t.parquet", n_tracks=12)

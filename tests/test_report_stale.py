@@ -18,8 +18,8 @@ def _retable(ws, name: str, table: dict) -> None:
 
 
 def _setup(tmp_path):
-    from musiclatent.analysis.testing import write_synthetic_table
     from musiclatent.latents.table import LatentTable
+    from musiclatent.testing import write_synthetic_table
 
     ws, _ = make_workspace(tmp_path)
     table = write_synthetic_table(tmp_path / "new.parquet", n_tracks=4, n_labels=2,

@@ -39,7 +39,7 @@ def resolve_index(index: str, n_rows: int) -> tuple[str, str | None]:
 
     ``ann`` without FAISS is an error; ``auto`` without it falls back to exact with a note.
     """
-    from musiclatent.analysis import AnalysisError
+    from musiclatent.analyses.base import AnalysisError
 
     if index not in INDEXES:
         raise AnalysisError(f"unknown index {index!r}; use {', '.join(INDEXES)}")
@@ -76,7 +76,7 @@ def ann_nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine", ex
     """
     import faiss
 
-    from musiclatent.analysis import AnalysisError
+    from musiclatent.analyses.base import AnalysisError
 
     if metric not in ("cosine", "euclidean"):
         raise AnalysisError(f"unknown metric {metric!r}; use cosine or euclidean")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.analyses.common import (
     UNKNOWN,
     heatmap,
@@ -14,7 +15,6 @@ from musiclatent.analyses.common import (
     track_frame,
     unlabelled_note,
 )
-from musiclatent.analysis import AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import cluster_scores, contingency
 
@@ -22,7 +22,7 @@ AGGLOMERATIVE_MAX = 10_000  # Ward linkage needs n^2/2 distances (400 MB at 10k)
 SILHOUETTE_SAMPLE = 5_000
 
 
-def run(ctx, k_min: int = 2, k_max: int = 15, method: str = "both") -> AnalysisResult:
+def run(ctx, *, k_min: int, k_max: int, method: str) -> AnalysisResult:
     """Cluster standardised track vectors for every k in ``[k_min, k_max]`` (clipped to n-1)."""
     import pandas as pd
     from sklearn.cluster import MiniBatchKMeans

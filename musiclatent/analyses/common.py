@@ -127,7 +127,7 @@ def unlabelled_note(labels) -> str | None:
 
 def need_tracks(X: np.ndarray, minimum: int, what: str) -> None:
     """A clear error when there are too few tracks for ``what``."""
-    from musiclatent.analysis import AnalysisError
+    from musiclatent.analyses.base import AnalysisError
 
     if len(X) < minimum:
         raise AnalysisError(f"{what} needs at least {minimum} tracks; the table has {len(X)}")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import title
-from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 THRESHOLDS = (0.90, 0.95, 0.99)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import title
-from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 
@@ -73,7 +73,7 @@ def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int]:
     return (total / len(ids)).astype(np.float32), len(ids)
 
 
-def run(ctx, steps: int = 8, mode: str = "linear", centroid: tuple = (), **ends) -> AnalysisResult:
+def run(ctx, *, steps: int, mode: str, centroid: tuple, **ends) -> AnalysisResult:
     """Interpolate ``from`` -> ``to`` (track ids, in ``ends``) in ``steps``; decode genre centroids.
 
     Without ids and centroids: a default pair of tracks of two genres and every genre centroid.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import label_skip_reason, need_tracks, title, unlabelled_note
-from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 from musiclatent.metrics.retrieval import chance_precision, precision_by_label
 
@@ -80,7 +80,7 @@ def nearest(X: np.ndarray, Q: np.ndarray, k: int, metric: str = "cosine",
     return np.maximum(dist, 0.0), idx
 
 
-def run(ctx, k: int = 5, metric: str = "cosine", query: tuple = (), index: str = "auto") -> AnalysisResult:
+def run(ctx, *, k: int, metric: str, query: tuple, index: str) -> AnalysisResult:
     """Nearest neighbours of every track; ``query`` audio files are encoded and searched too."""
     import pandas as pd
 

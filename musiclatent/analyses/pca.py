@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisResult
 from musiclatent.analyses.common import (
     genre_scatter,
     need_tracks,
@@ -12,11 +13,10 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analysis import AnalysisResult
 from musiclatent.charts import alt
 
 
-def run(ctx, components: int = 20, standardize_features: bool = True) -> AnalysisResult:
+def run(ctx, *, components: int, standardize_features: bool) -> AnalysisResult:
     """PCA of the pooled track vectors: scatter of PC1/PC2, PC1..PC3 table, variance chart."""
     from sklearn.decomposition import PCA
 

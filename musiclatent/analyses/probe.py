@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import UNKNOWN, heatmap, label_skip_reason, title
-from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 
@@ -92,9 +92,6 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
             "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
-FIT_SAMPLE = 20_000
-
-
 def sample_rows(y: np.ndarray, fit_sample: int, seed: int) -> np.ndarray:
     """Sorted row numbers: all, or a seeded sample of ``fit_sample`` stratified by ``y`` when possible."""
     if fit_sample < 0 or 0 < fit_sample < 4:
@@ -111,8 +108,7 @@ def sample_rows(y: np.ndarray, fit_sample: int, seed: int) -> np.ndarray:
     return np.sort(picked)
 
 
-def run(ctx, folds: int = 5, baseline: bool = True, fit_sample: int = FIT_SAMPLE,
-        group_by: str | None = None) -> AnalysisResult:
+def run(ctx, *, folds: int, baseline: bool, fit_sample: int, group_by: str | None) -> AnalysisResult:
     """Cross-validated genre probe on latents, on MFCC mean+std, and the chance level.
 
     ``group_by``: folds grouped by this column (of the tracks, or of the corpus's labels CSV), so

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import (
     genre_scatter,
     need_tracks,
@@ -19,9 +20,6 @@ from musiclatent.analyses.common import (
     title,
     track_frame,
 )
-from musiclatent.analysis import AnalysisError, AnalysisResult
-
-FIT_SAMPLE = 20_000
 
 
 def fit_rows(n: int, fit_sample: int, seed: int) -> np.ndarray:
@@ -33,8 +31,7 @@ def fit_rows(n: int, fit_sample: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, int(fit_sample), replace=False))
 
 
-def run(ctx, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean",
-        fit_sample: int = FIT_SAMPLE) -> AnalysisResult:
+def run(ctx, *, n_neighbors: int, min_dist: float, metric: str, fit_sample: int) -> AnalysisResult:
     """UMAP of the pooled, standardised track vectors; ``n_neighbors`` is clipped to n-1."""
     X, tracks = ctx.track_vectors()
     need_tracks(X, 4, "umap")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from musiclatent.analyses.base import AnalysisError, AnalysisResult
 from musiclatent.analyses.common import title
-from musiclatent.analysis import AnalysisError, AnalysisResult
 from musiclatent.charts import alt
 
 
@@ -47,7 +47,7 @@ def _panel(frame, chart_title: str, kind: str):
     ).properties(width=320, height=140)
 
 
-def run(ctx, track: tuple = (), seconds: float = 10.0) -> AnalysisResult:
+def run(ctx, *, track: tuple, seconds: float) -> AnalysisResult:
     """Views of ``track`` ids (default: the first test track), the first ``seconds`` of each."""
     import pandas as pd
 

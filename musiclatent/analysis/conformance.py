@@ -1,165 +1,25 @@
-"""Conformance checks every analysis must pass (built-in or third-party): run it on a table and
-check that it wrote what it declared, the way the runner promises.
+"""Deprecated: moved to :mod:`musiclatent.testing` (re-exported with a ``DeprecationWarning``).
 
-Plugin authors: ``check_analysis("myanalysis", table_path)`` in a test, with a tiny table from
-:mod:`musiclatent.analysis.testing` (``tiny_model_table`` when the analysis needs the model).
+The old ``check_analysis(spec, table_path, out_dir=None, ...)`` took the table as its second
+argument; :func:`musiclatent.testing.check_analysis` takes it as ``table=``.
 """
 
-from __future__ import annotations
+import warnings
 
-import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Any
-
-from musiclatent.errors import MusiclatentError
+from musiclatent.deprecation import moved
 
 
-class ConformanceError(MusiclatentError, AssertionError):
-    """An analysis broke the contract; the message lists every problem found."""
+def _new():
+    from musiclatent.testing import analyses
+
+    return analyses
 
 
-def check_analysis(spec_or_name, table_path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                   pooling: str = "meanstd", **options: Any) -> dict[str, Any]:
-    """Run an analysis on ``table_path`` and check its outputs; returns the parsed ``index.json``.
-
-    Checks: the spec's options all have defaults usable as-is; the run returns an
-    ``AnalysisResult``; ``index.json`` names the analysis, pooling, options and table; every listed
-    output exists, is non-empty and inside the folder; charts have HTML, a Vega-Lite JSON spec and
-    a title; tables are readable CSV with their columns; audio is readable WAV at the stated rate.
-    Raises :class:`ConformanceError` listing every problem.
-    """
-    from musiclatent.analysis.runner import run_spec
-    from musiclatent.registry import AnalysisSpec
-
-    if isinstance(spec_or_name, AnalysisSpec):
-        spec = spec_or_name
-    else:
-        from musiclatent.plugins import get_registry
-
-        spec = get_registry().analysis(str(spec_or_name))
-    problems: list[str] = []
-    for opt in spec.options:
-        if not opt.name.replace("-", "_").isidentifier() and opt.name not in ("from", "to"):
-            problems.append(f"option {opt.name!r} is not a valid option name")
-        if opt.type == "choice" and opt.default is not None and opt.default not in opt.choices:
-            problems.append(f"option {opt.name!r}: default {opt.default!r} not among its choices")
-        if opt.multiple and opt.default not in (None, ()) and not isinstance(opt.default, (tuple, list)):
-            problems.append(f"option {opt.name!r}: multiple=True needs a tuple default")
-    if not spec.description:
-        problems.append("the spec has no description")
-    tmp = None
-    if out_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="musiclatent-conformance-")
-        out_dir = Path(tmp.name) / spec.name
-    try:
-        folder = run_spec(spec, table=table_path, out_dir=out_dir, pooling=pooling, formats=("html",), **options)
-        index = _check_folder(spec, Path(folder), pooling, problems)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    if problems:
-        raise ConformanceError(f"analysis {spec.name!r} ({spec.plugin or 'unregistered'}):\n  - "
-                               + "\n  - ".join(problems))
-    return index
+def check_analysis(spec_or_name, table_path, out_dir=None, pooling="meanstd", **options):
+    """Deprecated: ``musiclatent.testing.check_analysis(spec_or_name, table=table_path, ...)``."""
+    warnings.warn("musiclatent.analysis.conformance.check_analysis moved to musiclatent.testing.check_analysis"
+                  "(spec_or_name, table=..., out_dir=...); import it from there", DeprecationWarning, stacklevel=2)
+    return _new().check_analysis(spec_or_name, table=table_path, out_dir=out_dir, pooling=pooling, **options)
 
 
-def _check_folder(spec, folder: Path, pooling: str, problems: list[str]) -> dict[str, Any]:
-    index_path = folder / "index.json"
-    if not index_path.is_file():
-        problems.append("no index.json written")
-        return {}
-    index = json.loads(index_path.read_text())
-    for key, expected in (("analysis", spec.name), ("pooling", pooling)):
-        if index.get(key) != expected:
-            problems.append(f"index.json {key} is {index.get(key)!r}, expected {expected!r}")
-    for key in ("format_version", "options", "summary", "outputs", "table", "created", "notes"):
-        if key not in index:
-            problems.append(f"index.json lacks {key!r}")
-    if not index.get("outputs"):
-        problems.append("the analysis produced no outputs (no chart, table or audio)")
-    root = folder.resolve()
-    for out in index.get("outputs", []):
-        for rel in out.get("files", {}).values():
-            path = (folder / rel).resolve()
-            if root not in path.parents:
-                problems.append(f"{out['name']}: {rel} lies outside the output folder")
-            elif not path.is_file() or path.stat().st_size == 0:
-                problems.append(f"{out['name']}: {rel} missing or empty")
-        kind = out.get("kind")
-        if kind == "chart":
-            _check_chart(folder, out, pooling, problems)
-        elif kind == "table":
-            _check_table(folder, out, problems)
-        elif kind == "audio":
-            _check_audio(folder, out, problems)
-        else:
-            problems.append(f"{out.get('name')}: unknown output kind {kind!r}")
-    return index
-
-
-def _check_chart(folder: Path, out: dict, pooling: str, problems: list[str]) -> None:
-    files = out.get("files", {})
-    for fmt in ("html", "json"):
-        if fmt not in files:
-            problems.append(f"chart {out['name']}: no {fmt} file")
-    if "json" in files and (folder / files["json"]).is_file():
-        spec = json.loads((folder / files["json"]).read_text())
-        if not _has_title(spec):
-            problems.append(f"chart {out['name']}: no title")
-        if pooling not in json.dumps(spec.get("title", "")) and not _mentions(spec, f"pooling: {pooling}"):
-            problems.append(f"chart {out['name']}: the title does not state the pooling ({pooling})")
-
-
-def _has_title(spec: Any) -> bool:
-    if isinstance(spec, dict):
-        if spec.get("title"):
-            return True
-        return any(_has_title(v) for k, v in spec.items() if k in ("vconcat", "hconcat", "concat", "layer", "spec"))
-    if isinstance(spec, list):
-        return any(_has_title(v) for v in spec)
-    return False
-
-
-def _mentions(spec: Any, text: str) -> bool:
-    return text in json.dumps(spec)
-
-
-def _check_table(folder: Path, out: dict, problems: list[str]) -> None:
-    import pandas as pd
-
-    csv = out.get("files", {}).get("csv")
-    if not csv:
-        problems.append(f"table {out['name']}: no CSV")
-        return
-    try:
-        frame = pd.read_csv(folder / csv)
-    except Exception as exc:
-        problems.append(f"table {out['name']}: unreadable CSV ({exc})")
-        return
-    if list(frame.columns) != out.get("columns"):
-        problems.append(f"table {out['name']}: CSV columns differ from index.json")
-    if len(frame) != out.get("rows"):
-        problems.append(f"table {out['name']}: {len(frame)} rows but index.json says {out.get('rows')}")
-
-
-def _check_audio(folder: Path, out: dict, problems: list[str]) -> None:
-    import soundfile as sf
-
-    wav = out.get("files", {}).get("wav")
-    if not wav:
-        problems.append(f"audio {out['name']}: no WAV")
-        return
-    try:
-        info = sf.info(str(folder / wav))
-    except Exception as exc:
-        problems.append(f"audio {out['name']}: unreadable WAV ({exc})")
-        return
-    if info.samplerate != out.get("sample_rate"):
-        problems.append(f"audio {out['name']}: {info.samplerate} Hz but index.json says {out.get('sample_rate')}")
-    if info.frames == 0:
-        problems.append(f"audio {out['name']}: empty")
-
-
-__all__ = ["ConformanceError", "check_analysis"]
+__getattr__ = moved(__name__, _new, names=("ConformanceError",))

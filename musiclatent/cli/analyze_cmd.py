@@ -56,7 +56,7 @@ def _common_options() -> list[click.Option]:
 
 def _make_command(spec) -> click.Command:
     def callback(table, out, pooling, seed, device, formats, **options):
-        from musiclatent.analysis.runner import run_analysis
+        from musiclatent.analyses.runner import run_analysis
 
         ws = workspace(click.get_current_context())
         table_path = table or ws.latest_table()

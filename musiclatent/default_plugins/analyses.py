@@ -3,18 +3,43 @@ dims).
 
 Registered exactly as a third-party plugin would: specs only, naming the code as import strings,
 so listing analyses (``musiclatent analyze --help``) imports neither sklearn, torch nor umap.
+
+Each option's default is declared here, once: the runner passes every option to ``run``, whose
+keyword-only parameters have no defaults (``check_analysis`` refuses a ``run`` default that
+differs from its ``Option``; ``tests/test_analysis_defaults.py`` refuses any in the built-ins).
+Each one's section of ``musiclatent report`` is in ``REPORT_SECTIONS``, the page top to bottom.
 """
 
+from dataclasses import replace
+
 from musiclatent.hookspecs import hookimpl
-from musiclatent.registry import AnalysisSpec, Option
+from musiclatent.registry import AnalysisSpec, Option, ReportSection
 
 _PKG = "musiclatent.analyses"
+
+REPORT_SECTIONS: dict[str, ReportSection] = {  # how `musiclatent report` shows each, top to bottom
+    "umap": ReportSection(title="UMAP map: click a point to hear the track", order=10,
+                          always=True, view="map"),
+    "pca": ReportSection(title="PCA projection", order=20),
+    "cluster": ReportSection(title="Clusters against the genres", order=30, always=True),
+    "neighbors": ReportSection(title="Nearest neighbours: songs that sound alike", order=40,
+                               always=True, view="neighbors"),
+    "interpolate": ReportSection(title="Interpolations and genre centroids", order=50, always=True),
+    "probe": ReportSection(title="Genre probe: how much genre the latents carry", order=60,
+                           always=True, view="probe"),
+    "dims": ReportSection(title="Latent dimensions in use", order=70, view="dims"),
+    "views": ReportSection(title="Track views: original and reconstruction", order=80),
+}
 
 
 @hookimpl
 def register_analyses(register):
-    """Register the built-in analyses."""
-    register(AnalysisSpec(
+    """Register the built-in analyses, each with its section of the report."""
+
+    def add(spec: AnalysisSpec) -> None:
+        register(replace(spec, report=REPORT_SECTIONS[spec.name]))
+
+    add(AnalysisSpec(
         name="pca",
         description="PCA map of the track vectors coloured by genre, 3-D coordinates, explained variance.",
         run=f"{_PKG}.pca:run",
@@ -24,7 +49,7 @@ def register_analyses(register):
                    help="Standardise every dimension before PCA."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="umap",
         description="2-D UMAP map of the standardised track vectors, coloured by genre.",
         run=f"{_PKG}.umap_map:run",
@@ -38,7 +63,7 @@ def register_analyses(register):
                         "rest with transform (0: fit on every track)."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="cluster",
         description="k-means and agglomerative clustering over a range of k; elbow, silhouette, "
                     "ARI/NMI/purity against genres, cluster-by-genre heatmap.",
@@ -50,7 +75,7 @@ def register_analyses(register):
                    help="Clustering method(s)."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="neighbors",
         description="k nearest tracks of every track with distances, precision@k by genre; "
                     "nearest tracks of query audio files outside the corpus.",
@@ -66,7 +91,7 @@ def register_analyses(register):
                         "(exact up to 20000 tracks, approximate above when FAISS is installed)."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="interpolate",
         description="Decode steps between two tracks' latents to WAV with their spectrograms; "
                     "decode genre centroids (the average song of a genre).",
@@ -82,7 +107,7 @@ def register_analyses(register):
                    help="Genre whose mean latent is decoded (repeatable; 'all' for every genre)."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="probe",
         description="Linear genre classifier with stratified (or --group-by grouped) cross-validation on the track vectors, "
                     "beside an MFCC baseline and chance; confusion matrix.",
@@ -99,7 +124,7 @@ def register_analyses(register):
                         "e.g. source_track) so excerpts of one track never sit on both sides (GroupKFold)."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="views",
         description="Waveform, spectrogram and mel spectrogram of tracks beside their reconstruction.",
         run=f"{_PKG}.views:run",
@@ -110,7 +135,7 @@ def register_analyses(register):
             Option(name="seconds", type="float", default=10.0, minimum=0.01, help="Seconds of each track to show."),
         ),
     ))
-    register(AnalysisSpec(
+    add(AnalysisSpec(
         name="dims",
         description="How many latent dimensions the model uses: variance of every latent channel, the PCA "
                     "explained-variance curve of the latent frames, dimensions for 90/95/99% of it.",

@@ -48,14 +48,14 @@ from musiclatent.report import similar
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
 from musiclatent.report.collect import AnalysisOutputs, read_analyses, stale_reason
 from musiclatent.report.sections import (
-    CORE,
+    Planned,
     SectionContext,
     e,
     kv_table,
     placeholder,
+    plan_sections,
     script_json,
     section,
-    sort_names,
 )
 
 REPORT_FORMAT = "musiclatent-report"
@@ -153,17 +153,18 @@ def _read_spec(path: Path) -> dict | None:
     return spec if isinstance(spec, dict) else None
 
 
-def _scatter_spec(frame) -> dict:
-    """A vega-lite map of ``frame`` (track_id, label, path, x, y) when the analysis left no spec."""
+def _scatter_spec(frame, method: str) -> dict:
+    """A vega-lite map of ``frame`` (track_id, label, path, x, y) when the analysis left no spec;
+    ``method`` names the axes and the title (``UMAP``: "UMAP map of the tracks", "UMAP 1")."""
     cols = [c for c in ("track_id", "label", "path", "x", "y") if c in frame.columns]
     values = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict(orient="records")
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": "UMAP map of the tracks", "width": 480, "height": 360,
+        "title": f"{method} map of the tracks", "width": 480, "height": 360,
         "data": {"values": values}, "mark": {"type": "circle", "size": 45, "opacity": 0.8},
         "encoding": {
-            "x": {"field": "x", "type": "quantitative", "title": "UMAP 1", "scale": {"zero": False}},
-            "y": {"field": "y", "type": "quantitative", "title": "UMAP 2", "scale": {"zero": False}},
+            "x": {"field": "x", "type": "quantitative", "title": f"{method} 1", "scale": {"zero": False}},
+            "y": {"field": "y", "type": "quantitative", "title": f"{method} 2", "scale": {"zero": False}},
             "color": {"field": "label", "type": "nominal", "title": "genre"},
             "tooltip": [{"field": c, "type": "nominal"} for c in ("track_id", "label", "path") if c in cols],
         },
@@ -189,7 +190,8 @@ def _check_target(out: Path) -> None:
 
 def build_report(workspace=None, out: str | os.PathLike | None = None, table: str | os.PathLike | None = None,
                  preview_seconds: float = DEFAULT_PREVIEW_SECONDS,
-                 max_previews: int = DEFAULT_MAX_PREVIEWS, analyses_dir: str | os.PathLike | None = None) -> Path:
+                 max_previews: int = DEFAULT_MAX_PREVIEWS, analyses_dir: str | os.PathLike | None = None,
+                 registry=None) -> Path:
     """Build the report folder and return the path of its ``index.html``.
 
     ``workspace``: a ``musiclatent.workspace.Workspace`` (analyses, latest table, corpus root);
@@ -197,7 +199,8 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     whose provenance the page states (default: the workspace's latest); ``preview_seconds``: the
     length of each track preview (0: no previews); ``max_previews``: at most this many tracks get
     a preview (the rest are listed without one); ``analyses_dir``: where the analysis folders are
-    (default ``<workspace>/analyses``).
+    (default ``<workspace>/analyses``); ``registry``: whose analyses' report sections shape the
+    page (default: every loaded plugin's, ``musiclatent.plugins.get_registry()``).
     """
     if out is None:
         if workspace is None:
@@ -208,6 +211,11 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     root = Path(analyses_dir) if analyses_dir is not None else (
         workspace.root / "analyses" if workspace is not None else None)
     analyses = read_analyses(root) if root is not None else {}
+    if registry is None:
+        from musiclatent.plugins import get_registry
+
+        registry = get_registry()
+    plan = plan_sections(analyses, registry.analyses)
     table_path = _resolve_table(workspace, table, analyses)
     opened, meta = _open_table(table_path)
     corpus = _corpus_root(workspace, meta)
@@ -217,8 +225,8 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         with held(staging), staged_naming(out, staging):  # errors name the report's files, not staging's
-            _build_into(staging, analyses, opened, table_path, meta, corpus, preview_seconds, max_previews,
-                        workspace_root=getattr(workspace, "root", None))
+            _build_into(staging, analyses, plan, opened, table_path, meta, corpus, preview_seconds,
+                        max_previews, workspace_root=getattr(workspace, "root", None))
             _readable(staging)
             swap_folder(staging, out)
     except BaseException:
@@ -227,9 +235,9 @@ def build_report(workspace=None, out: str | os.PathLike | None = None, table: st
     return out / "index.html"
 
 
-def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, table_path: Path | None,
-                meta: dict[str, Any], corpus: Path | None, preview_seconds: float, max_previews: int,
-                workspace_root: Path | None = None) -> None:
+def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], plan: list[Planned], opened,
+                table_path: Path | None, meta: dict[str, Any], corpus: Path | None, preview_seconds: float,
+                max_previews: int, workspace_root: Path | None = None) -> None:
     store = AudioStore(folder, preview_seconds)
     charts: dict[str, dict] = {}
     copied: dict[tuple[str, str], str] = {}
@@ -279,26 +287,28 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
         read_spec=_read_spec, add_image=lambda g, s, p: copy_file("images", g, s, p),
     )
     parts: list[str] = []
-    names = sort_names(set(analyses) | set(CORE))
+    names = [p.name for p in plan]
     stale = {n: why for n, o in analyses.items() if (why := stale_reason(o, table_path, meta))}
-    for name in names:
-        out = analyses.get(name)
+    for planned in plan:
+        out = planned.out
         if out is None:
-            parts.append(placeholder(name))
+            parts.append(placeholder(planned.name, planned.title))
             continue
         extra, after = "", ""
-        if name == "umap":
+        view = planned.report.view if planned.report is not None else ""
+        if view == "map":
             if not out.charts:
-                coords = out.table("coordinates", "umap")
+                coords = out.table("coordinates", out.name)
                 frame = _read_table(coords) if coords is not None else None
                 if frame is not None and {"x", "y"} <= set(frame.columns):
-                    chart_id = add_chart(_scatter_spec(frame))
+                    chart_id = add_chart(_scatter_spec(frame, out.name.upper()))
                     extra = f'<figure class="chart"><div id="{chart_id}" class="vega"></div></figure>'
             after = ('<div id="clicked" class="clicked" hidden><h3>Clicked: <span id="clicked-track"></span></h3>'
                       '<ol id="clicked-neighbors" class="nbs"></ol></div>')
-        if name == "neighbors":
-            after = similar.panel(out, workspace_root, table_path, sc)
-        parts.append(section(out, sc, extra_top=extra, extra_after_charts=after, stale=stale.get(name)))
+        if view == "neighbors":
+            after = similar.panel(out, workspace_root, table_path, sc, planned.spec)
+        parts.append(section(out, sc, planned.title, planned.report, extra_top=extra, extra_after_charts=after,
+                             stale=stale.get(planned.name)))
 
     poolings = sorted({str(o.meta["pooling"]) for o in analyses.values() if o.meta.get("pooling")})
     provenance = {
@@ -319,7 +329,7 @@ def _build_into(folder: Path, analyses: dict[str, AnalysisOutputs], opened, tabl
     provenance = {k: v for k, v in provenance.items() if v not in (None, "")}
     if stale:
         notes.insert(0, f"STALE: {len(stale)} section(s) were not made from the latent table above "
-                        f"({', '.join(sort_names(stale))}); they are marked and show old results. Re-run "
+                        f"({', '.join(n for n in names if n in stale)}); they are marked and show old results. Re-run "
                         f"`musiclatent analyze NAME` for each, then `musiclatent report`")
     notes.extend(store.problems[:20])
 

@@ -2,39 +2,25 @@
 
 A section is built from one analysis folder (see ``collect.AnalysisOutputs``): its provenance,
 notes, summary scores, charts (vega-lite specs embedded by ``report.js``), tables (a preview plus
-a CSV copy in the folder) and audio players. Some analyses get a dedicated view on top: the
-neighbours table with players for query and neighbours, the probe's comparison with the MFCC
-baseline. A core analysis that has not run gets a placeholder saying how to produce it.
+a CSV copy in the folder) and audio players. What a section shows comes from the registered
+analysis' ``ReportSection`` (``AnalysisSpec.report``): its title, its place, which outputs, and a
+view drawn on top (the neighbours table with players for query and neighbours, the probe's
+comparison with the MFCC baseline ...). An analysis whose section is ``always`` shown gets a
+placeholder saying how to produce it until it has run. Nothing here names an analysis.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from musiclatent.registry import AnalysisSpec, ReportSection
 from musiclatent.report.collect import AnalysisOutputs
 
-CORE = ("umap", "cluster", "neighbors", "interpolate", "probe")
-ORDER = ("umap", "pca", "cluster", "neighbors", "interpolate", "probe", "dims", "views")
-TITLES = {
-    "umap": "UMAP map: click a point to hear the track",
-    "pca": "PCA projection",
-    "cluster": "Clusters against the genres",
-    "neighbors": "Nearest neighbours: songs that sound alike",
-    "interpolate": "Interpolations and genre centroids",
-    "probe": "Genre probe: how much genre the latents carry",
-    "views": "Track views: original and reconstruction",
-    "dims": "Latent dimensions in use",
-}
-HOW_TO = {
-    "umap": "musiclatent analyze umap",
-    "cluster": "musiclatent analyze cluster",
-    "neighbors": "musiclatent analyze neighbors",
-    "interpolate": "musiclatent analyze interpolate",
-    "probe": "musiclatent analyze probe",
-}
+UNSECTIONED = 1_000_000  # the place of a folder whose analysis declares no report section (last)
 PREVIEW_ROWS = 20
 FULL_ROWS = 30
 NEIGHBOR_QUERIES = 40
@@ -107,10 +93,54 @@ class SectionContext:
         self.neighbors: dict[str, list] = {}
 
 
-def placeholder(name: str) -> str:
-    return (f'<section id="sec-{e(name)}" class="missing"><h2>{e(TITLES.get(name, name))}</h2>'
-            f'<p>Not computed yet. Produce it with <code>{e(HOW_TO.get(name, "musiclatent analyze " + name))}</code>, '
+@dataclass(frozen=True)
+class Planned:
+    """One section of the page: an analysis folder (``out``), or a placeholder (``out`` is None)."""
+
+    name: str  # the folder name: the section's id and its entry in the navigation bar
+    title: str
+    order: int
+    report: ReportSection | None
+    out: AnalysisOutputs | None
+    spec: AnalysisSpec | None = None  # the registered analysis the section shows, if any
+
+
+def plan_sections(analyses: Mapping[str, AnalysisOutputs], specs: Mapping[str, AnalysisSpec]) -> list[Planned]:
+    """The page's sections in reading order: every analysis folder, plus a placeholder for each
+    registered analysis whose report section is ``always`` shown and that has not run.
+
+    A folder takes its section from the analysis its ``index.json`` names (else its own name): the
+    view and the outputs shown always, the title and the place only when the folder has the
+    analysis' name (``dims-other`` is dims run on another table: the dims view, its own title).
+    A folder of an analysis without a report section, or one no longer installed, comes last.
+    """
+    planned: dict[str, Planned] = {}
+    for name, out in analyses.items():
+        spec = specs.get(str(out.meta.get("analysis") or name)) or specs.get(name)
+        report = spec.report if spec is not None else None
+        own = report is not None and spec.name == name
+        title = report.title if own else str(out.index.get("description") or name)
+        planned[name] = Planned(name, title, report.order if own else UNSECTIONED, report, out, spec)
+    for spec in specs.values():
+        if spec.report is not None and spec.report.always and spec.name not in planned:
+            planned[spec.name] = Planned(spec.name, spec.report.title, spec.report.order, spec.report, None, spec)
+    return sorted(planned.values(), key=lambda p: (p.order, p.name))
+
+
+def how_to(name: str) -> str:
+    """The command that (re)makes analysis ``name``."""
+    return f"musiclatent analyze {name}"
+
+
+def placeholder(name: str, title: str) -> str:
+    return (f'<section id="sec-{e(name)}" class="missing"><h2>{e(title)}</h2>'
+            f'<p>Not computed yet. Produce it with <code>{e(how_to(name))}</code>, '
             f'then run <code>musiclatent report</code> again.</p></section>')
+
+
+def _pick(items: dict[str, Any], names: tuple[str, ...] | None) -> dict[str, Any]:
+    """``items`` restricted to ``names``, in their order (``None``: all, as they are)."""
+    return dict(items) if names is None else {n: items[n] for n in names if n in items}
 
 
 def _provenance(out: AnalysisOutputs) -> str:
@@ -131,29 +161,30 @@ def _provenance(out: AnalysisOutputs) -> str:
     return f'<p class="prov">{" · ".join(parts)}</p>' if parts else ""
 
 
-def _charts(out: AnalysisOutputs, sc: SectionContext, skip: tuple[str, ...] = ()) -> str:
+def _charts(out: AnalysisOutputs, sc: SectionContext, only: tuple[str, ...] | None = None) -> str:
     html_parts = []
-    for stem, path in out.charts.items():
-        if stem in skip:
-            continue
+    for stem, path in _pick(out.charts, only).items():
         spec = sc.read_spec(path)
         if spec is None:
             continue
         chart_id = sc.add_chart(spec)
         html_parts.append(f'<figure class="chart"><div id="{chart_id}" class="vega" data-name="{e(stem)}"></div></figure>')
-    for stem, path in out.images.items():
-        if stem in out.charts or stem in skip:
+    for stem, path in _pick(out.images, only).items():
+        if stem in out.charts:
             continue
         src = sc.add_image(out.name, stem, path)
         html_parts.append(f'<figure class="chart"><img src="{e(src)}" alt="{e(stem)}"></figure>')
     return f'<div class="charts">{"".join(html_parts)}</div>' if html_parts else ""
 
 
-def _tables(out: AnalysisOutputs, sc: SectionContext, skip: tuple[str, ...] = ()) -> str:
+def _tables(out: AnalysisOutputs, sc: SectionContext, skip: tuple[str, ...] = (),
+            only: tuple[str, ...] | None = None) -> str:
+    """A preview of each table (``only``: these, in this order), a CSV link for the others."""
     parts = []
-    for stem, path in out.tables.items():
+    shown = _pick(out.tables, only)
+    for stem, path in {**shown, **out.tables}.items():
         link = sc.copy_table(out.name, stem, path)
-        if stem in skip:
+        if stem in skip or stem not in shown:
             parts.append(f'<p class="tablelink">Full table <a href="{e(link)}">{e(stem)}</a>.</p>')
             continue
         frame = sc.read_table(path)
@@ -164,9 +195,9 @@ def _tables(out: AnalysisOutputs, sc: SectionContext, skip: tuple[str, ...] = ()
     return "".join(parts)
 
 
-def _audio(out: AnalysisOutputs, sc: SectionContext) -> str:
+def _audio(out: AnalysisOutputs, sc: SectionContext, only: tuple[str, ...] | None = None) -> str:
     items = []
-    for stem, path in out.audio.items():
+    for stem, path in _pick(out.audio, only).items():
         src = sc.add_audio(out.name, stem, path)
         if src:
             items.append(f'<li><span class="clip">{e(stem)}</span> '
@@ -255,41 +286,36 @@ def _dims_headline(out: AnalysisOutputs) -> str:
             f'{", ".join(held)} of the variance.</p>') if held else ""
 
 
-def section(out: AnalysisOutputs, sc: SectionContext, extra_top: str = "", extra_after_charts: str = "",
-            stale: str | None = None) -> str:
-    """The HTML of one analysis section; ``stale`` (why it no longer matches the report's table)
-    marks it with a warning banner and the ``stale`` class."""
+def section(out: AnalysisOutputs, sc: SectionContext, title: str, report: ReportSection | None = None,
+            extra_top: str = "", extra_after_charts: str = "", stale: str | None = None) -> str:
+    """The HTML of one analysis section, as ``report`` asks (``None``: every output, no view);
+    ``stale`` (why it no longer matches the report's table) marks it with a warning banner and the
+    ``stale`` class."""
     name = out.name
-    title = TITLES.get(name, out.index.get("description") or name)
+    view = report.view if report is not None else ""
     special, skip_tables = "", ()
-    if name == "probe":
+    if view == "probe":
         extra_top = _probe_headline(out) + extra_top
-    if out.meta.get("analysis", name) == "dims":  # also dims-<model> folders (one per table)
+    if view == "dims":
         extra_top = _dims_headline(out) + extra_top
-    if name == "neighbors":
+    if view == "neighbors":
         special, skip_tables = _neighbors_view(out, sc)
     notes = "".join(f"<li>{e(n)}</li>" for n in out.notes)
     css = ' class="stale"' if stale else ""
     body = [
         f'<section id="sec-{e(name)}"{css}><h2>{e(title)}</h2>',
         (f'<p class="stale-banner"><b>Stale:</b> {e(stale)}. These results do not describe the table '
-         f'above; re-run <code>{e(HOW_TO.get(name, "musiclatent analyze " + name))}</code>, then '
+         f'above; re-run <code>{e(how_to(name))}</code>, then '
          f'<code>musiclatent report</code>.</p>') if stale else "",
         _provenance(out),
         extra_top,
         f'<ul class="notes">{notes}</ul>' if notes else "",
         _metrics(out),
-        _charts(out, sc),
+        _charts(out, sc, report.charts if report is not None else None),
         extra_after_charts,
         special,
-        _audio(out, sc),
-        _tables(out, sc, skip_tables),
+        _audio(out, sc, report.audio if report is not None else None),
+        _tables(out, sc, skip_tables, report.tables if report is not None else None),
         "</section>",
     ]
     return "".join(body)
-
-
-def sort_names(names) -> list[str]:
-    """Core analyses in reading order, then the others alphabetically."""
-    known = [n for n in ORDER if n in names]
-    return known + sorted(n for n in names if n not in ORDER)

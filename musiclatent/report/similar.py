@@ -13,20 +13,30 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from musiclatent.registry import AnalysisSpec
 from musiclatent.report.collect import AnalysisOutputs
 from musiclatent.report.sections import e, play_button
 
-DEFAULTS = {"k": 5, "metric": "cosine", "index": "auto"}  # the neighbors options' defaults
 PICKER_TRACKS = 5000  # track ids offered in the picker's list (any id can still be typed)
 
 
-def query_command(out: AnalysisOutputs | None, workspace_root: Path | None, table_path: Path | None) -> str:
-    """``musiclatent [-w WS] analyze neighbors [--table T] [options as run] --query YOUR_SONG.wav``."""
+def query_command(out: AnalysisOutputs | None, workspace_root: Path | None, table_path: Path | None,
+                  spec: AnalysisSpec | None = None) -> str:
+    """``musiclatent [-w WS] analyze neighbors [--table T] [options as run] --query YOUR_SONG.wav``.
+
+    The options the section was made with are repeated where they differ from their defaults,
+    read from the analysis' spec (``spec``, else the registered one of the name the folder records).
+    """
     meta = out.meta if out is not None else {}
+    name = spec.name if spec is not None else str(meta.get("analysis") or "neighbors")
+    if spec is None:
+        from musiclatent.plugins import get_registry
+
+        spec = get_registry().analyses.get(name)
     parts = ["musiclatent"]
     if workspace_root is not None:
         parts += ["-w", str(workspace_root)]
-    parts += ["analyze", "neighbors"]
+    parts += ["analyze", name]
     table = meta.get("table.path") or (str(table_path) if table_path else None)
     if table:
         parts += ["--table", str(table)]
@@ -34,10 +44,15 @@ def query_command(out: AnalysisOutputs | None, workspace_root: Path | None, tabl
     if pooling and pooling != "meanstd":
         parts += ["--pooling", str(pooling)]
     options: dict[str, Any] = meta.get("options") if isinstance(meta.get("options"), dict) else {}
-    for name, default in DEFAULTS.items():
-        value = options.get(name)
-        if value not in (None, default):
-            parts += [f"--{name}", str(value)]
+    for opt in spec.options if spec is not None else ():
+        value = options.get(opt.name.replace("-", "_"))
+        if opt.multiple or value in (None, opt.default):  # --query is the one the reader adds
+            continue
+        flag = "--" + opt.name.replace("_", "-")
+        if opt.type == "bool":
+            parts.append(flag if value else "--no-" + flag[2:])
+        else:
+            parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts) + " --query YOUR_SONG.wav"
 
 
@@ -59,9 +74,10 @@ def query_results(out: AnalysisOutputs | None, sc) -> str:
     return f'<h4>Your queries</h4><ul class="queries">{"".join(items)}</ul>'
 
 
-def panel(out: AnalysisOutputs | None, workspace_root: Path | None, table_path: Path | None, sc=None) -> str:
+def panel(out: AnalysisOutputs | None, workspace_root: Path | None, table_path: Path | None, sc=None,
+          spec: AnalysisSpec | None = None) -> str:
     """The panel's HTML (report.js fills it from ``data.neighbors``); every string escaped."""
-    command = query_command(out, workspace_root, table_path)
+    command = query_command(out, workspace_root, table_path, spec)
     queried = query_results(out, sc) if sc is not None else ""
     return ('<div id="like" class="like"><h3>Songs like this</h3>'
             '<p><label for="like-input">Pick a track</label> '

@@ -5,8 +5,7 @@ Registers one architecture (``vq12``: a vector-quantised waveform autoencoder) a
 their code by import string, so ``musiclatent plugins`` stays fast.
 """
 
-from musiclatent.hookspecs import hookimpl
-from musiclatent.registry import AnalysisSpec, ArchitectureSpec, Option
+from musiclatent.plugin_api import AnalysisSpec, ArchitectureSpec, Option, ReportSection, hookimpl
 
 
 @hookimpl
@@ -38,5 +37,8 @@ def register_analyses(register):
                 Option(name="metric", type="choice", default="euclidean", choices=("euclidean", "cosine"),
                        help="Distance between track vectors."),
             ),
+            # in `musiclatent report`, right after the UMAP map: the map, then its coordinates
+            report=ReportSection(title="t-SNE map: click a point to hear the track", order=15,
+                                 charts=("tsne_map",), tables=("tsne",)),
         )
     )

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.plugin_api import AudioAutoencoder, fit_length, pad_to_multiple
 
 
 class VectorQuantizer(nn.Module):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from musiclatent.analysis import AnalysisError, AnalysisResult
+from musiclatent.plugin_api import AnalysisError, AnalysisResult, alt
 
 
-def run(ctx, perplexity: float = 30.0, metric: str = "euclidean") -> AnalysisResult:
+def run(ctx, *, perplexity: float, metric: str) -> AnalysisResult:
     import numpy as np
     from sklearn.manifold import TSNE, trustworthiness
     from sklearn.preprocessing import StandardScaler
-
-    from musiclatent.charts import alt
 
     X, tracks = ctx.track_vectors()
     if len(X) < 3:

@@ -1,8 +1,8 @@
-"""Conformance checks for plugin authors: run the same checks musiclatent runs on its own models.
+"""``check_architecture``: the checks every architecture passes (built-in or third-party).
 
-Use them in your plugin's tests::
+Use it in your plugin's tests::
 
-    from musiclatent.testing import check_architecture
+    from musiclatent.plugin_api import check_architecture
 
     def test_my_model():
         check_architecture("my-model")          # a registered name, or an ArchitectureSpec
@@ -161,25 +161,4 @@ def _check_checkpoint_round_trip(model, spec, name, lengths, batch, save_checkpo
             f"{name}: the model loaded from a checkpoint reconstructs differently")
 
 
-def check_analysis(spec_or_name: Any, workdir: str | Path | None = None, table: str | Path | None = None,
-                   pooling: str = "meanstd", **options: Any) -> dict[str, Any]:
-    """Run an analysis the way the built-ins are checked; returns its parsed ``index.json``.
-
-    Without ``table``, a tiny labelled corpus, a tiny codec checkpoint and the latent table it
-    encodes are made in ``workdir`` (a temporary folder by default), so analyses that decode or
-    encode audio (``needs_model=True``) are checked too. Raises an ``AssertionError`` subclass
-    (``ConformanceError``) listing every problem: options without usable defaults, outputs that are
-    missing, empty or outside the folder, charts without a title or HTML, unreadable tables/audio.
-    """
-    from musiclatent.analysis.conformance import check_analysis as _check
-    from musiclatent.analysis.testing import register_tiny_codec, tiny_model_table
-
-    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="musiclatent-check-"))
-    if table is None:
-        register_tiny_codec()
-        table = tiny_model_table(workdir / "tiny")
-    name = getattr(spec_or_name, "name", spec_or_name)
-    return _check(spec_or_name, table, out_dir=workdir / "out" / str(name), pooling=pooling, **options)
-
-
-__all__ = ["DEFAULT_LENGTHS", "check_analysis", "check_architecture"]
+__all__ = ["DEFAULT_LENGTHS", "check_architecture"]
