@@ -50,14 +50,11 @@ def resample_codec(wave, sample_rate: int, scale: float):
 
 
 def _reconstruct(model, segments: np.ndarray, batch_size: int, device) -> np.ndarray:
-    import torch
+    """``decode(encode(x))`` of each segment of ``segments [S, L]``, in the core's batched loop."""
+    from musiclatent.latents.inference import batched
 
-    out = np.empty_like(segments)
-    with torch.inference_mode():
-        for i in range(0, len(segments), batch_size):
-            x = torch.from_numpy(segments[i:i + batch_size]).unsqueeze(1).to(device)
-            out[i:i + len(x)] = model.decode(model.encode(x), length=x.shape[-1]).float().cpu().numpy()[:, 0]
-    return out
+    return batched(lambda x: model.decode(model.encode(x.unsqueeze(1)), length=x.shape[-1])[:, 0],
+                   segments, batch_size, device)
 
 
 def _covered(segments: np.ndarray, rows: list[dict[str, Any]], sample_rate: int) -> np.ndarray:
@@ -98,10 +95,10 @@ def evaluate(
 
     from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
-    from musiclatent.latents.encode import TrackDataset, _manifest_of, checkpoint_segment_seconds
+    from musiclatent.latents.inference import TrackDataset, checkpoint_segment_seconds, manifest_of
     from musiclatent.model import select_device
 
-    manifest = _manifest_of(manifest)
+    manifest = manifest_of(manifest)
     dev = select_device(device)
     checkpoint = Path(checkpoint)
     model, meta = load_checkpoint(checkpoint, device=dev)
