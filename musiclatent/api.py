@@ -172,6 +172,15 @@ def scan(path: PathLike, *, labels: PathLike | None = None, sample_rate: int = D
     return manifest
 
 
+def manifest(data: PathLike | None = None, *, labels: PathLike | None = None, sample_rate: int | None = None,
+             workspace: Workspace | PathLike | None = None, progress: bool = True) -> Manifest:
+    """The corpus manifest ``train`` and ``encode`` use: the workspace's saved one while the corpus
+    (``data``, else the remembered one) is unchanged, else a new scan that the workspace remembers."""
+    from musiclatent.workspace import load_manifest
+
+    return load_manifest(_ws(workspace), data, labels_csv=labels, sample_rate=sample_rate, progress=progress)
+
+
 def remember_corpus(ws: Workspace, manifest: Manifest, *, sample_rate: int, seed: int) -> None:
     """Save a scanned manifest in the workspace and make its corpus the remembered one."""
     manifest.save(ws.manifest_path)
@@ -331,11 +340,12 @@ def export(fmt: str = "parquet", *, per: str = "track", table: PathLike | Latent
 
 def demo(*, workspace: Workspace | PathLike | None = None, **options: Any):
     """The whole pipeline on the synthetic corpus (``musiclatent demo``)."""
-    from musiclatent.pipeline import run_demo
+    from musiclatent.demo import run_demo
 
     return run_demo(_ws(workspace), **options)
 
 
 __all__ = ["Checkpoint", "analyze", "audio_cache", "check_segment_length", "choose_checkpoint", "decode", "demo",
-           "describe_checkpoint", "encode", "evaluate", "evaluation_folder", "export", "gridsearch", "open_table",
+           "describe_checkpoint", "encode", "evaluate", "evaluation_folder", "export", "gridsearch", "manifest",
+           "open_table",
            "report", "scan", "synth", "train"]
