@@ -151,23 +151,35 @@ def check_segment_length(manifest: Manifest, chosen: Checkpoint, segment_seconds
 
 
 def synth(out: PathLike, *, tracks_per_genre: int = 10, seconds: float = 30.0, seed: int = 0,
-          progress: bool = True) -> list[Path]:
+          sample_rate: int = DEFAULT_SAMPLE_RATE, progress: bool = True) -> list[Path]:
     """Write the synthetic GTZAN-shaped corpus (``out/genres/<genre>/<genre>.000NN.wav``)."""
     from musiclatent.corpus.synth import synthesize_corpus
 
     return synthesize_corpus(out, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed,
-                             progress=progress)
+                             sample_rate=sample_rate, progress=progress)
 
 
 def scan(path: PathLike, *, labels: PathLike | None = None, sample_rate: int = DEFAULT_SAMPLE_RATE, seed: int = 0,
-         quick: bool = False, workspace: Workspace | PathLike | None = None, progress: bool = True) -> Manifest:
-    """Scan a corpus folder, save its manifest in the workspace and remember it (``corpus scan``)."""
+         quick: bool = False, workers: int | None = None, workspace: Workspace | PathLike | None = None,
+         progress: bool = True, log: Log | None = _stderr) -> Manifest:
+    """Scan a corpus folder, save its manifest in the workspace and remember it (``corpus scan``).
+
+    ``workers``: parallel readers (default: the CPUs). A corpus without one usable file is
+    refused (``CorpusError``) after ``log`` has received each problem file with its reason.
+    """
+    from musiclatent.corpus.audio import AUDIO_EXTENSIONS
     from musiclatent.corpus.errors import CorpusError
     from musiclatent.corpus.manifest import scan_corpus
 
-    manifest = scan_corpus(path, labels, sample_rate=sample_rate, quick=quick, seed=seed, progress=progress)
+    manifest = scan_corpus(path, labels, sample_rate=sample_rate, jobs=workers, quick=quick, seed=seed,
+                           progress=progress)
     if manifest.tracks.empty:
-        raise CorpusError(f"no usable audio files under {manifest.root}; nothing was written")
+        for p in manifest.problems.to_dict("records"):
+            if log is not None:
+                log(f"  {p['path']}: {p['reason']}")
+        raise CorpusError(
+            f"no usable audio files under {manifest.root} ({len(manifest.problems)} problem(s) above; "
+            f"audio extensions: {' '.join(AUDIO_EXTENSIONS)}); nothing was written")
     remember_corpus(_ws(workspace), manifest, sample_rate=sample_rate, seed=seed)
     return manifest
 
