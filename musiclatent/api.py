@@ -238,6 +238,8 @@ def encode(model: str | None = None, *, checkpoint: PathLike | Checkpoint | None
     """
     from musiclatent.latents.table import LatentTable
 
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine={engine!r}: choose 'local' or 'ray'")
     ws = _ws(workspace)
     chosen = choose_checkpoint(model, checkpoint, pretrained=pretrained, workspace=ws, log=log)
     manifest, rate = _corpus_for(ws, chosen, data, progress)
@@ -249,14 +251,12 @@ def encode(model: str | None = None, *, checkpoint: PathLike | Checkpoint | None
 
         path = encode_corpus_ray(checkpoint=chosen.path, manifest=manifest, out=target, progress=progress, log=quiet,
                                  **options)
-    elif engine == "local":
+    else:
         from musiclatent.latents.encode import encode_corpus
 
         cache = audio_cache(ws, manifest, rate) if use_cache else None
         path = encode_corpus(checkpoint=chosen.path, manifest=manifest, out=target, progress=progress, cache=cache,
                              log=quiet, **options)
-    else:
-        raise ValueError(f"engine={engine!r}: choose 'local' or 'ray'")
     return LatentTable.open(path)
 
 
