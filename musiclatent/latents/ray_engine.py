@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,72 +186,85 @@ def _quiet_ray_data(progress: bool) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def encode_corpus_ray(
-    *,
-    checkpoint: str | os.PathLike,
-    manifest,
-    out: str | os.PathLike,
-    batch_size: int = 16,
-    segment_seconds: float | None = None,
-    concurrency: int = 2,
-    tracks_per_task: int = DEFAULT_TRACKS_PER_TASK,
-    num_gpus: float | None = None,
-    cpus_per_actor: float = 1,
-    address: str | None = None,
-    resume: bool = True,
-    progress: bool = True,
-    row_group_rows: int = 2048,
-    log=None,
-) -> Path:
+@dataclass(frozen=True)
+class RayEncodeConfig:
+    """What ``encode_corpus_ray`` does, as one value (see its parameters)."""
+
+    checkpoint: Path
+    out: Path
+    batch_size: int = 16
+    segment_seconds: float | None = None
+    concurrency: int = 2
+    tracks_per_task: int = DEFAULT_TRACKS_PER_TASK
+    num_gpus: float | None = None
+    cpus_per_actor: float = 1
+    address: str | None = None
+    resume: bool = True
+    progress: bool = True
+    row_group_rows: int = 2048
+
+
+def encode_corpus_ray(*, checkpoint: str | os.PathLike, manifest, out: str | os.PathLike, batch_size: int = 16,
+                      segment_seconds: float | None = None, concurrency: int = 2,
+                      tracks_per_task: int = DEFAULT_TRACKS_PER_TASK, num_gpus: float | None = None,
+                      cpus_per_actor: float = 1, address: str | None = None, resume: bool = True,
+                      progress: bool = True, row_group_rows: int = 2048, log=None) -> Path:
     """Encode every track of ``manifest`` with ``checkpoint`` on Ray into the table folder ``out``.
 
     Same rows, schema and metadata as ``encode_corpus`` (plus ``engine: "ray"``); ``out`` becomes a
     folder of ``part-*.parquet`` files with ``musiclatent.json``. ``concurrency``: actors in the pool;
-    ``tracks_per_task``: tracks per ``map_batches`` call (fewer when needed so every actor gets work); ``num_gpus``: GPUs per actor (``None``:
-    1 when the cluster has GPUs, else 0); ``address``: an existing cluster ("auto",
-    "ray://head:10001"), else the running Ray or a local one with ``concurrency * cpus_per_actor``
-    CPUs. Unreadable files are skipped and listed in ``problems``. Returns ``out``.
+    ``tracks_per_task``: tracks per ``map_batches`` call (fewer when needed so every actor gets
+    work); ``num_gpus``: GPUs per actor (``None``: 1 when the cluster has GPUs, else 0);
+    ``address``: an existing cluster ("auto", "ray://head:10001"), else the running Ray or a local
+    one with ``concurrency * cpus_per_actor`` CPUs. Unreadable files are skipped and listed in
+    ``problems``. Returns ``out``.
 
     Like ``encode_corpus``, one encode at a time writes a table (the same lock, local or Ray): a
     second one on the same ``out`` raises ``BusyError`` naming the first one's pid.
     """
+    config = RayEncodeConfig(
+        checkpoint=Path(checkpoint).expanduser().resolve(), out=Path(out).expanduser(), batch_size=batch_size,
+        segment_seconds=segment_seconds, concurrency=concurrency, tracks_per_task=tracks_per_task, num_gpus=num_gpus,
+        cpus_per_actor=cpus_per_actor, address=address, resume=resume, progress=progress,
+        row_group_rows=row_group_rows)
+    return run_encode_ray(config, manifest, log=log)
+
+
+def run_encode_ray(config: RayEncodeConfig, manifest, *, log=None) -> Path:
+    """``encode_corpus_ray`` for a ready ``RayEncodeConfig``, holding the table's lock."""
     from musiclatent.fileio import exclusive
+    from musiclatent.latents.inference import stderr_log
 
-    with exclusive(Path(out).expanduser(), "another `musiclatent encode`"):
-        return _encode_ray_locked(
-            checkpoint=checkpoint, manifest=manifest, out=out, batch_size=batch_size,
-            segment_seconds=segment_seconds, concurrency=concurrency, tracks_per_task=tracks_per_task,
-            num_gpus=num_gpus, cpus_per_actor=cpus_per_actor, address=address, resume=resume,
-            progress=progress, row_group_rows=row_group_rows, log=log)
+    with exclusive(config.out, "another `musiclatent encode`"):
+        return _encode_ray_locked(config, manifest, log or stderr_log)
 
 
-def _encode_ray_locked(*, checkpoint, manifest, out, batch_size, segment_seconds, concurrency, tracks_per_task,
-                       num_gpus, cpus_per_actor, address, resume, progress, row_group_rows, log) -> Path:
+def _encode_ray_locked(config: RayEncodeConfig, manifest, log) -> Path:
     from musiclatent.latents import inference as core
 
-    log = log or core.stderr_log
-    checkpoint, out = Path(checkpoint).expanduser().resolve(), Path(out).expanduser()
-    core.require_positive(out, {"--batch-size": batch_size, "--concurrency": concurrency,
-                           "--tracks-per-task": tracks_per_task})
+    c, out = config, config.out
+    core.require_positive(out, {"--batch-size": c.batch_size, "--concurrency": c.concurrency,
+                                "--tracks-per-task": c.tracks_per_task})
     import_ray()
     manifest = core.manifest_of(manifest)
-    encoder = core.load_encoder(checkpoint, segment_seconds, manifest.root, "cpu")
+    encoder = core.load_encoder(c.checkpoint, c.segment_seconds, manifest.root, "cpu")
     metadata = encoder.metadata
     tracks = manifest.tracks.reset_index(drop=True)
-    writer = core.open_writer(out, metadata, manifest, tracks, resume=resume, row_group_rows=row_group_rows, log=log)
+    writer = core.open_writer(out, metadata, manifest, tracks, resume=c.resume,
+                              row_group_rows=c.row_group_rows, log=log)
     tracks = core.tracks_to_encode(tracks, writer, log)
     tracks["label"] = tracks["label"].astype(object).where(tracks["label"].notna(), None)
-    bar = core.Progress(len(tracks), f"encode {metadata['model']} (ray)", progress)
+    bar = core.Progress(len(tracks), f"encode {metadata['model']} (ray)", c.progress)
     try:
-        with ray_session(address, num_cpus=int(np.ceil(concurrency * cpus_per_actor))) as ray:
+        with ray_session(c.address, num_cpus=int(np.ceil(c.concurrency * c.cpus_per_actor))) as ray:
             if len(tracks):
-                _quiet_ray_data(progress)
-                gpus = num_gpus if num_gpus is not None else (1 if ray.cluster_resources().get("GPU", 0) > 0 else 0)
-                _check_capacity(ray, concurrency, cpus_per_actor, gpus, log)
-                actor = {"checkpoint_bytes": checkpoint.read_bytes(), "sha256": encoder.sha256,
+                _quiet_ray_data(c.progress)
+                gpus = c.num_gpus if c.num_gpus is not None else (1 if ray.cluster_resources().get("GPU", 0) > 0 else 0)
+                _check_capacity(ray, c.concurrency, c.cpus_per_actor, gpus, log)
+                actor = {"checkpoint_bytes": c.checkpoint.read_bytes(), "sha256": encoder.sha256,
                          "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
-                         "segment_seconds": encoder.segment_seconds, "batch_size": batch_size,
-                         "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor)),
+                         "segment_seconds": encoder.segment_seconds, "batch_size": c.batch_size,
+                         "device": "cuda" if gpus else "cpu", "threads": max(1, int(c.cpus_per_actor)),
                          "latent_shape": metadata["latent_shape"]}
                 done: set[int] = set()
 
@@ -258,8 +272,8 @@ def _encode_ray_locked(*, checkpoint, manifest, out, batch_size, segment_seconds
                     bar.audio_s += _write_block(block, writer, metadata, bar.bar, log, done)
                     bar.show_speed()
 
-                _run_pool(ray, tracks, done, write, log, concurrency=concurrency, tracks_per_task=tracks_per_task,
-                          num_gpus=gpus, num_cpus=cpus_per_actor, actor_kwargs=actor)
+                _run_pool(ray, tracks, done, write, log, concurrency=c.concurrency, tracks_per_task=c.tracks_per_task,
+                          num_gpus=gpus, num_cpus=c.cpus_per_actor, actor_kwargs=actor)
     except BaseException:
         bar.close()
         writer.abort()
@@ -389,5 +403,5 @@ def _finish(writer, out: Path, metadata: dict[str, Any], **updates: Any) -> Path
     return out
 
 
-__all__ = ["DEFAULT_TRACKS_PER_TASK", "RayMissingError", "TrackEncoder", "encode_corpus_ray", "import_ray",
-           "ray_session"]
+__all__ = ["DEFAULT_TRACKS_PER_TASK", "RayEncodeConfig", "RayMissingError", "TrackEncoder", "encode_corpus_ray",
+           "import_ray", "ray_session", "run_encode_ray"]
