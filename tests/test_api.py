@@ -119,3 +119,13 @@ def test_api_encode_reads_the_audio_cache_and_drives_either_engine(fake_ws, monk
         ml.encode(checkpoint=ckpt, workspace=ws, engine="spark", log=None)
     no_cache = ml.encode(checkpoint=ckpt, workspace=ws, progress=False, use_cache=False, log=None)
     assert calls[-1][1]["cache"] is None and no_cache.num_rows == 6
+
+
+def test_describe_checkpoint_moved_to_the_api_and_the_old_name_warns(tmp_path):
+    from musiclatent.cli import encode_cmd
+
+    with pytest.warns(DeprecationWarning, match="musiclatent.api.describe_checkpoint"):
+        old = encode_cmd.describe_checkpoint
+    assert old is ml.describe_checkpoint
+    with pytest.raises(AttributeError):
+        encode_cmd.no_such_name  # noqa: B018
