@@ -49,6 +49,13 @@ def register_fake(plugins_module) -> None:
     plugins_module.register_plugin(FakePlugin(), name="fake-latents")
 
 
+def register_fake_in_worker() -> None:
+    """A Ray ``worker_process_setup_hook``: the fake architecture in every worker process too."""
+    from musiclatent import plugins
+
+    register_fake(plugins)
+
+
 def save_fake_checkpoint(path: Path, seed: int = 0, segment_seconds: float = 1.0, **meta) -> Path:
     from musiclatent.checkpoint import save_checkpoint
     from musiclatent.plugins import get_registry

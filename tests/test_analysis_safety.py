@@ -227,7 +227,7 @@ def test_heatmap_text_is_white_on_dark_cells():
 
 
 def test_demo_remakes_analyses_without_png_or_of_an_older_encoding(tmp_path):
-    from musiclatent.pipeline import DEMO_FORMATS, _analysis_is_current
+    from musiclatent.demo import DEMO_FORMATS, _analysis_is_current
 
     assert "png" in DEMO_FORMATS
     table = tmp_path / "t.parquet"

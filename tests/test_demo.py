@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from musiclatent.pipeline import DEFAULT_MODEL
+from musiclatent.demo import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,7 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
 
     torch.set_num_threads(1)
     from musiclatent.cli import cli
-    from musiclatent.pipeline import DEMO_ANALYSES, run_demo
+    from musiclatent.demo import DEMO_ANALYSES, run_demo
 
     ws_root = tmp_path / "ws"
     result = CliRunner().invoke(cli, ["--workspace", str(ws_root), "demo", "--fast"])
@@ -51,3 +51,27 @@ def test_demo_fast_end_to_end_and_resumes(tmp_path):
     assert [s for s, v in status.items() if v == "done"] == ["build the report"], status
     assert again.report == index and index.is_file()
     assert any("skipped (already done)" in line for line in lines)
+
+
+def test_the_old_pipeline_module_still_gives_the_demo_with_a_warning():
+    import musiclatent.demo as demo
+    import musiclatent.pipeline as old
+
+    with pytest.warns(DeprecationWarning, match="musiclatent.demo.run_demo"):
+        assert old.run_demo is demo.run_demo
+    with pytest.warns(DeprecationWarning):
+        assert old.DEFAULT_MODEL == demo.DEFAULT_MODEL == "mel12"
+    with pytest.raises(AttributeError), pytest.warns(DeprecationWarning):
+        old.no_such_name  # noqa: B018
+
+
+def test_demo_config_sizes_and_overrides():
+    from musiclatent.demo import FAST_SIZES, DemoConfig
+
+    fast = DemoConfig.of(fast=True, epochs=3)
+    assert (fast.sizes, fast.tracks_per_genre, fast.seconds, fast.epochs) == (FAST_SIZES, 2, 4.0, 3)
+    assert DemoConfig.of() == DemoConfig()  # the defaults are DEFAULT_SIZES'
+    with pytest.raises(ValueError, match="at least 2 tracks per genre"):
+        DemoConfig.of(tracks_per_genre=1)
+    with pytest.raises(AttributeError):
+        fast.epochs = 5  # frozen

@@ -56,12 +56,10 @@ def _common_options() -> list[click.Option]:
 
 def _make_command(spec) -> click.Command:
     def callback(table, out, pooling, seed, device, formats, **options):
-        from musiclatent.analyses.runner import run_analysis
+        from musiclatent import api
 
-        ws = workspace(click.get_current_context())
-        table_path = table or ws.latest_table()
-        folder = run_analysis(spec.name, table=table_path, out_dir=out, workspace=ws, pooling=pooling,
-                              seed=seed, device=device, formats=formats.split(","), **options)
+        folder = api.analyze(spec.name, table=table, out=out, workspace=workspace(click.get_current_context()),
+                             pooling=pooling, seed=seed, device=device, formats=formats.split(","), **options)
         _print_written(folder)
 
     help_text = spec.description + ("\n\nNeeds the model that made the table (its checkpoint)."

@@ -42,9 +42,7 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json
     Prints tracks per label, total duration, sample rates and channels seen, split sizes and
     every problem file with its reason. Problem files are skipped, never fatal.
     """
-    from musiclatent.api import remember_corpus
-    from musiclatent.corpus.audio import AUDIO_EXTENSIONS
-    from musiclatent.corpus.manifest import scan_corpus
+    from musiclatent import api
 
     if jobs is not None:
         click.echo("warning: --jobs is deprecated, use --workers (the same number of parallel readers)", err=True)
@@ -52,15 +50,8 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json
             raise click.UsageError(f"--jobs {jobs} and --workers {workers} disagree; pass only --workers")
         workers = jobs
     ws = workspace(ctx)
-    manifest = scan_corpus(path, labels_csv, sample_rate=sample_rate, jobs=workers, quick=quick,
-                           seed=seed, progress=not as_json)
-    if manifest.tracks.empty:
-        for p in manifest.problems.to_dict("records"):
-            click.echo(f"  {p['path']}: {p['reason']}", err=True)
-        raise click.ClickException(
-            f"no usable audio files under {manifest.root} ({len(manifest.problems)} problem(s) above; "
-            f"audio extensions: {' '.join(AUDIO_EXTENSIONS)}); nothing was written")
-    remember_corpus(ws, manifest, sample_rate=sample_rate, seed=seed)
+    manifest = api.scan(path, labels=labels_csv, sample_rate=sample_rate, seed=seed, quick=quick, workers=workers,
+                        workspace=ws, progress=not as_json, log=lambda line: click.echo(line, err=True))
     summary = manifest.summary()
     problems = manifest.problems.to_dict("records")
     if as_json:
@@ -94,8 +85,7 @@ def scan(ctx, path, labels_csv, sample_rate, quick, seed, workers, jobs, as_json
               help="Sample rate of the written WAV files.")
 def synth(out, tracks_per_genre, seconds, seed, sample_rate):
     """Write a small GTZAN-shaped synthetic corpus (OUT/genres/<genre>/<genre>.000NN.wav)."""
-    from musiclatent.corpus.synth import synthesize_corpus
+    from musiclatent import api
 
-    paths = synthesize_corpus(out, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed,
-                              sample_rate=sample_rate, progress=True)
+    paths = api.synth(out, tracks_per_genre=tracks_per_genre, seconds=seconds, seed=seed, sample_rate=sample_rate)
     click.echo(f"Wrote {len(paths)} tracks to {out}; next: musiclatent corpus scan {out}")

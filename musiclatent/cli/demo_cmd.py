@@ -25,7 +25,7 @@ def demo(ctx, tracks_per_genre, seconds, epochs, model, fast, seed):
 
     Everything lands in the workspace (the corpus in <workspace>/corpus). Re-running skips the
     steps that are already done."""
-    from musiclatent.pipeline import DEFAULT_MODEL, run_demo
+    from musiclatent.demo import DEFAULT_MODEL, run_demo
 
     ws = workspace(ctx)
     click.echo(f"workspace: {ws.root}")

@@ -1,5 +1,5 @@
 """``musiclatent encode``, ``decode``, ``evaluate`` and ``latents info``: thin wrappers over
-``musiclatent.latents``."""
+``musiclatent.api`` (and ``musiclatent.latents`` for reading tables)."""
 
 from __future__ import annotations
 
@@ -9,77 +9,24 @@ from pathlib import Path
 import click
 
 from musiclatent.cli.common import device_option, workspace
-from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 
 PRETRAINED_HELP = ("Use the weights shipped with musiclatent for --model (no training needed; "
                    "`musiclatent models` lists which have them).")
 
 
-def _checkpoint_and_name(ws, model: str | None, checkpoint: str | None, pretrained: bool = False) -> tuple[Path, str]:
-    """The checkpoint to use and the model's name; says on stderr which run/checkpoint it is."""
-    from musiclatent.checkpoint import pretrained_checkpoint, read_metadata
-
-    if pretrained:
-        if model is None or checkpoint is not None:
-            raise click.UsageError("--pretrained needs --model NAME and no --checkpoint")
-        return pretrained_checkpoint(model), model
-    if checkpoint is None:
-        if model is None:
-            raise click.UsageError("pass --model NAME (its best checkpoint in the workspace) or --checkpoint PATH")
-        path, name = ws.best_checkpoint(model), model
-        runs = ws.runs(model)
-        note = f"newest of {len(runs)} run(s) of {model}" if runs and runs[-1] == path.parent else (
-            f"newest {model} run with a checkpoint; {runs[-1].name} has none" if runs else model)
-    else:
-        path = Path(checkpoint).expanduser().resolve()
-        meta = read_metadata(path)
-        name, note = model or meta.get("model_name") or meta["arch"], "--checkpoint"
-    click.echo(f"using {describe_checkpoint(path)} ({note})", err=True)
-    return path, name
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
 
 
-def describe_checkpoint(path: Path) -> str:
-    """``PATH (epoch N, validation loss X)`` from the checkpoint's own metadata."""
-    from musiclatent.checkpoint import read_metadata
+def _choose(ws, model: str | None, checkpoint: str | None, pretrained: bool = False):
+    """The checkpoint to use (``musiclatent.api.choose_checkpoint``); says on stderr which it is."""
+    from musiclatent import api
 
-    meta = read_metadata(path)
-    val = (meta.get("metrics") or {}).get("val_loss")
-    parts = [f"epoch {meta['epoch']}" if meta.get("epoch") is not None else None,
-             f"validation loss {float(val):.6g}" if isinstance(val, int | float) else None]
-    details = ", ".join(p for p in parts if p)
-    return f"{path}" + (f" ({details})" if details else "")
-
-
-def _check_segments(manifest, ckpt: Path, meta: dict, segment_seconds: float | None) -> None:
-    """Refuse a segment length longer than every track; warn when only some are shorter."""
-    from musiclatent.checkpoint import load_checkpoint
-    from musiclatent.corpus.segments import (
-        DEFAULT_SEGMENT_SECONDS,
-        SegmentLengthError,
-        check_segment_length,
-    )
-    from musiclatent.latents.encode import checkpoint_segment_seconds
-
-    trained = checkpoint_segment_seconds(meta)
-    seconds = float(segment_seconds or trained or DEFAULT_SEGMENT_SECONDS)
-    try:
-        message = check_segment_length(manifest.tracks["duration_s"], seconds)
-    except SegmentLengthError as exc:
-        load_checkpoint(ckpt)  # a broken checkpoint is the first thing to fix: its error wins
-        hint = "" if segment_seconds else (" (the length the checkpoint was trained on)" if trained
-                                           else " (the default)")
-        raise click.ClickException(f"{manifest.root}: {exc}{hint}") from None
-    if message:
-        click.echo(f"warning: {message}", err=True)
-
-
-def _cache_for(ws, manifest, sample_rate: int):
-    """The workspace's decoded-audio cache for this corpus, if one was built (never built here)."""
-    from musiclatent.corpus.cache import AudioCache, cache_folder
-
-    if cache_folder(ws.cache_dir, manifest.root, sample_rate).is_dir():
-        return AudioCache(ws.cache_dir, manifest.root, sample_rate)
-    return None
+    if pretrained and (model is None or checkpoint is not None):
+        raise click.UsageError("--pretrained needs --model NAME and no --checkpoint")
+    if not pretrained and checkpoint is None and model is None:
+        raise click.UsageError("pass --model NAME (its best checkpoint in the workspace) or --checkpoint PATH")
+    return api.choose_checkpoint(model, checkpoint, pretrained=pretrained, workspace=ws, log=_stderr)
 
 
 @click.command()
@@ -115,31 +62,15 @@ def _cache_for(ws, manifest, sample_rate: int):
 def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_seconds, device, workers, resume, engine,
            ray_address, concurrency, num_gpus, quiet):
     """Encode every track of the corpus into a Parquet latent table (one row per segment)."""
-    from musiclatent.checkpoint import read_metadata
-    from musiclatent.latents.encode import encode_corpus
-    from musiclatent.latents.table import LatentTable
-    from musiclatent.workspace import load_manifest
+    from musiclatent import api
 
     ws = workspace(ctx)
-    ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
-    meta = read_metadata(ckpt)
-    rate = int(meta.get("sample_rate", DEFAULT_SAMPLE_RATE))
-    manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
-    _check_segments(manifest, ckpt, meta, segment_seconds)
-    target = Path(out).expanduser() if out else ws.latents_path(name)
-    if engine == "ray":
-        from musiclatent.latents.ray_engine import encode_corpus_ray
-
-        path = encode_corpus_ray(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
-                                 segment_seconds=segment_seconds, concurrency=concurrency, num_gpus=num_gpus,
-                                 address=ray_address, resume=resume, progress=not quiet,
-                                 log=lambda msg: click.echo(msg, err=True))
-    else:
-        path = encode_corpus(checkpoint=ckpt, manifest=manifest, out=target, batch_size=batch_size,
-                             segment_seconds=segment_seconds, device=device, workers=workers, resume=resume,
-                             progress=not quiet, cache=_cache_for(ws, manifest, rate),
-                             log=lambda msg: click.echo(msg, err=True))
-    table = LatentTable.open(path)
+    chosen = _choose(ws, model, checkpoint, pretrained)
+    options = {"device": device, "workers": workers} if engine == "local" else {
+        "concurrency": concurrency, "num_gpus": num_gpus, "address": ray_address}
+    table = api.encode(checkpoint=chosen, data=data, out=out, workspace=ws, engine=engine, batch_size=batch_size,
+                       segment_seconds=segment_seconds, resume=resume, progress=not quiet, log=_stderr, **options)
+    path = table.path
     problems = table.problems
     click.echo(f"wrote {path}: {table.num_rows} segments of {len(table.track_ids())} tracks, "
                f"latent {table.latent_shape[0]}x{table.latent_shape[1]}"
@@ -161,25 +92,19 @@ def encode(ctx, model, checkpoint, pretrained, data, out, batch_size, segment_se
 @click.pass_context
 def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
     """Decode a track of TABLE (default: the workspace's latest table), or a .npy latent, to WAV."""
+    from musiclatent import api
     from musiclatent.fileio import inside, safe_name
-    from musiclatent.latents.decode import decode_request, decode_to_file
-    from musiclatent.latents.table import LatentTable
 
     if (track_id is None) == (latent is None):
         raise click.UsageError("pass exactly one of --track ID or --latent FILE.npy")
     ws = workspace(ctx)
-    lt = LatentTable.open(table or ws.latest_table())
-    used = Path(checkpoint).expanduser().resolve() if checkpoint else Path(str(lt.metadata.get("checkpoint") or ""))
-    if used.is_file():
-        source = "--checkpoint" if checkpoint else "the one the table was encoded with"
-        click.echo(f"using {describe_checkpoint(used)} ({source})", err=True)
-    wave, sr = decode_request(lt, track_id=track_id, latent=latent, checkpoint=checkpoint, device=device)
     stem = track_id if track_id is not None else Path(latent).stem
     if out:
         target = Path(out).expanduser()
     else:
         target = inside(Path(out_dir).expanduser() if out_dir else ws.root / "decoded", safe_name(stem) + ".wav")
-    decode_to_file(target, wave, sr)
+    wave, sr = api.decode(track_id, latent=latent, table=table, out=target, checkpoint=checkpoint, device=device,
+                          workspace=ws, log=_stderr)
     click.echo(f"wrote {target} ({len(wave) / sr:.2f} s at {sr} Hz)")
 
 
@@ -207,21 +132,15 @@ def decode(ctx, table, track_id, latent, out, out_dir, checkpoint, device):
 def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, segment_seconds, batch_size, max_tracks,
              device, quiet):
     """Measure reconstruction (SI-SDR, MR-STFT, log-mel) beside a same-size resampling codec."""
-    from musiclatent.checkpoint import read_metadata
-    from musiclatent.latents.evaluate import evaluate as run_evaluate
+    from musiclatent import api
     from musiclatent.latents.evaluate import summarize, write_evaluation
-    from musiclatent.workspace import load_manifest
 
     ws = workspace(ctx)
-    ckpt, name = _checkpoint_and_name(ws, model, checkpoint, pretrained)
-    rate = int(read_metadata(ckpt).get("sample_rate", DEFAULT_SAMPLE_RATE))
-    manifest = load_manifest(ws, data, sample_rate=rate, progress=not quiet)
-    df = run_evaluate(ckpt, manifest, None if split == "all" else split, baseline=baseline,
-                      segment_seconds=segment_seconds, device=device, batch_size=batch_size,
-                      max_tracks=max_tracks, progress=not quiet, cache=_cache_for(ws, manifest, rate))
-    # a shipped checkpoint lies inside the installed package (maybe read-only): its results go to the workspace
-    default = ws.root / "runs" / name / "pretrained-eval" if pretrained else ckpt.parent / "eval"
-    folder = Path(out).expanduser() if out else default
+    chosen = _choose(ws, model, checkpoint, pretrained)
+    df = api.evaluate(checkpoint=chosen, data=data, split=None if split == "all" else split, workspace=ws,
+                      baseline=baseline, segment_seconds=segment_seconds, device=device, batch_size=batch_size,
+                      max_tracks=max_tracks, progress=not quiet, log=_stderr)
+    folder = Path(out).expanduser() if out else api.evaluation_folder(chosen, ws)
     paths = write_evaluation(df, folder)
     summary, verdict = summarize(df)
     overall = summary[summary["label"] == "all"]
@@ -229,7 +148,7 @@ def evaluate(ctx, model, checkpoint, pretrained, baseline, data, split, out, seg
     for p in df.attrs.get("problems", []):
         click.echo(f"skipped {p['path']}: {p['reason']}", err=True)
     if verdict.get("flag"):
-        click.secho(f"WARNING: {name}: {verdict['flag']}", fg="yellow", err=True)
+        click.secho(f"WARNING: {chosen.name}: {verdict['flag']}", fg="yellow", err=True)
     click.echo(f"wrote {paths['summary_csv'].parent}")
 
 
@@ -284,3 +203,16 @@ def validate(ctx, table):
 
     lt = LatentTable.open(table or workspace(ctx).latest_table()).validate(deep=True)
     click.echo(f"{lt.path}: ok ({lt.num_rows} rows)")
+
+
+def __getattr__(name: str):
+    """``describe_checkpoint`` moved to ``musiclatent.api`` (deprecated spelling, one cycle)."""
+    if name == "describe_checkpoint":
+        import warnings
+
+        from musiclatent import api
+
+        warnings.warn("musiclatent.cli.encode_cmd.describe_checkpoint moved to musiclatent.api.describe_checkpoint",
+                      DeprecationWarning, stacklevel=2)
+        return api.describe_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

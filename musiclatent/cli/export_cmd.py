@@ -32,11 +32,10 @@ def export(ctx, fmt, per, out, table, pooling, k, metric):
     """Write the latent table for Renumics Spotlight, Embedding Atlas, DuckDB/polars or a
     spreadsheet, with the workspace's UMAP/PCA map, clusters and neighbours when they exist,
     absolute audio paths and the report's previews; print the command that opens it."""
-    from musiclatent.exporting import export_table
+    from musiclatent import api
 
-    ws = workspace(ctx)
-    result = export_table(table or ws.latest_table(), fmt=fmt, per=per, out=out, workspace=ws,
-                          pooling=pooling, k=k, metric=metric)
+    result = api.export(fmt, per=per, table=table, out=out, workspace=workspace(ctx), pooling=pooling, k=k,
+                        metric=metric)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"export: {result.path} ({result.rows} rows; columns {', '.join(result.columns)})")

@@ -22,10 +22,10 @@ def report(ctx, out, table, preview_seconds, max_previews):
     the UMAP map where clicking a point plays the track, clusters, neighbours with players,
     interpolations, the genre probe, and what made it. Sections for analyses that have not run
     say how to produce them."""
-    from musiclatent.report.build import build_report
+    from musiclatent import api
 
-    index = build_report(workspace(ctx), out=out, table=table, preview_seconds=preview_seconds,
-                         max_previews=max_previews)
+    index = api.report(out=out, table=table, workspace=workspace(ctx), preview_seconds=preview_seconds,
+                       max_previews=max_previews)
     click.echo(f"report: {index}")
     _warn_stale(index.parent / "report.json")
     click.echo(f"open it in a browser: file://{index}")

@@ -90,17 +90,15 @@ def train(ctx, model, epochs, lr, data, batch_size, eval_batch_size, segment_sec
     Writes checkpoints (best, last), metrics.jsonl, the reconstruction of one test segment per
     epoch (recon/*.npy and *.wav) and loss/reconstruction charts into the run folder.
     """
-    from musiclatent.checkpoint import pretrained_checkpoint
-    from musiclatent.training.trainer import train as run_training
+    from musiclatent import api
 
-    init_from = pretrained_checkpoint(model) if from_pretrained else None
-    result = run_training(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
-                          batch_size=batch_size, eval_batch_size=eval_batch_size,
-                          segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
-                          seed=seed, workers=workers, max_train_segments=max_segments,
-                          config_overrides=_parse_sets(sets), time_budget_s=time_budget,
-                          cache=not no_cache, progress=not quiet, overwrite=overwrite, init_from=init_from,
-                          log=_stderr)
+    result = api.train(model, workspace=workspace(ctx), data=data, out_dir=out, epochs=epochs, lr=lr,
+                       batch_size=batch_size, eval_batch_size=eval_batch_size,
+                       segment_seconds=segment_seconds, loss=loss, device=device, resume=resume,
+                       seed=seed, workers=workers, max_train_segments=max_segments,
+                       config_overrides=_parse_sets(sets), time_budget_s=time_budget,
+                       cache=not no_cache, progress=not quiet, overwrite=overwrite,
+                       from_pretrained=from_pretrained, log=_stderr)
     if result.status == "already_done":
         click.echo(f"{model}: nothing to do, {result.epochs_completed} epoch(s) already trained")
     elif result.status == "time_budget":
@@ -138,14 +136,14 @@ def gridsearch(ctx, models, lrs, epochs_list, data, batch_size, eval_batch_size,
     Trains one run per (model, lr) for the largest epoch count, reuses finished runs, resumes
     interrupted ones, and prints the best configuration per model by best/last train/validation loss.
     """
+    from musiclatent import api
     from musiclatent.training.gridsearch import format_best
-    from musiclatent.training.gridsearch import gridsearch as run_grid
 
-    table = run_grid(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
-                     batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds,
-                     loss=loss, device=device, seed=seed, workers=workers, max_train_segments=max_segments,
-                     config_overrides=_parse_sets(sets), time_budget_s=time_budget, cache=not no_cache,
-                     progress=not quiet, log=_stderr)
+    table = api.gridsearch(models, lrs, epochs_list, workspace=workspace(ctx), data=data, out_dir=out,
+                           batch_size=batch_size, eval_batch_size=eval_batch_size,
+                           segment_seconds=segment_seconds, loss=loss, device=device, seed=seed, workers=workers,
+                           max_train_segments=max_segments, config_overrides=_parse_sets(sets),
+                           time_budget_s=time_budget, cache=not no_cache, progress=not quiet, log=_stderr)
     trained = int(table.drop_duplicates("run_dir")["retrained"].sum())
     runs = table["run_dir"].nunique()
     click.secho(f"Grid search: {runs} run(s), {trained} trained now, {runs - trained} reused", bold=True)

@@ -94,17 +94,17 @@ def decode_latent(latent: np.ndarray, model, latent_shape: tuple[int, int] | Non
     Each segment decodes to ``length`` samples (default ``T' * hop``); several segments are
     concatenated in order. Returns float32 ``[S * length]``.
     """
-    import torch
+    from musiclatent.latents.inference import batched
 
     segs = _as_segments(latent, latent_shape, model)
-    device = next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
-    pieces = []
-    with torch.inference_mode():
-        for i in range(0, len(segs), batch_size):
-            z = torch.from_numpy(np.ascontiguousarray(segs[i:i + batch_size])).to(device)
-            wave = model.decode(z, length=length)
-            pieces.append(wave.float().cpu().numpy().reshape(len(z), -1))
-    return np.concatenate(pieces).reshape(-1).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    waves = batched(lambda z: model.decode(z, length=length).reshape(len(z), -1), segs, batch_size,
+                    _model_device(model))
+    return waves.reshape(-1).astype(np.float32)
+
+
+def _model_device(model):
+    """Where ``model``'s weights are (``"cpu"`` for a model without any)."""
+    return next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
 
 
 CHUNK_SECONDS = 20.0  # audio decoded per window of a whole-track decode (bounds memory)
@@ -169,7 +169,7 @@ def decode_frames(latent: np.ndarray, model, chunk_frames: int, overlap_frames: 
     overlap = max(period, int(overlap_frames))
     chunk = max(int(chunk_frames), 2 * (overlap + period))
     windows = _windows(frames, chunk, overlap, period)
-    device = next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
+    device = _model_device(model)
     out = np.zeros(frames * hop, dtype=np.float32)
     with torch.inference_mode():
         for k, (first, last) in enumerate(windows):

@@ -50,14 +50,11 @@ def resample_codec(wave, sample_rate: int, scale: float):
 
 
 def _reconstruct(model, segments: np.ndarray, batch_size: int, device) -> np.ndarray:
-    import torch
+    """``decode(encode(x))`` of each segment of ``segments [S, L]``, in the core's batched loop."""
+    from musiclatent.latents.inference import batched
 
-    out = np.empty_like(segments)
-    with torch.inference_mode():
-        for i in range(0, len(segments), batch_size):
-            x = torch.from_numpy(segments[i:i + batch_size]).unsqueeze(1).to(device)
-            out[i:i + len(x)] = model.decode(model.encode(x), length=x.shape[-1]).float().cpu().numpy()[:, 0]
-    return out
+    return batched(lambda x: model.decode(model.encode(x.unsqueeze(1)), length=x.shape[-1])[:, 0],
+                   segments, batch_size, device)
 
 
 def _covered(segments: np.ndarray, rows: list[dict[str, Any]], sample_rate: int) -> np.ndarray:
@@ -70,6 +67,36 @@ def _scores(ref, est, sample_rate: int) -> dict[str, float]:
 
     return {"si_sdr": float(si_sdr(ref, est)[0]), "mrstft": float(mrstft_distance(ref, est, sample_rate)[0]),
             "mel": float(mel_distance(ref, est, sample_rate)[0])}
+
+
+def _systems(checkpoint: Path, baseline, device) -> tuple[list[tuple[str, str, Any]], dict[str, Any], Path | None]:
+    """``([(system, name, model)], checkpoint metadata, baseline path)``: the model, and the
+    previous checkpoint when there is one (``baseline``, else ``previous_checkpoint``)."""
+    from musiclatent.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(checkpoint, device=device)
+    systems: list[tuple[str, str, Any]] = [("model", f"{meta.get('model_name') or meta['arch']} ({checkpoint.name})", model)]
+    base = Path(baseline) if baseline else previous_checkpoint(checkpoint)
+    if base is not None:
+        prev, prev_meta = load_checkpoint(base, device=device)
+        systems.append(("previous", f"{prev_meta.get('model_name') or prev_meta['arch']} ({base.name})", prev))
+    return systems, meta, base
+
+
+def _score_track(item, systems, sr: int, scale: float, batch_size: int, device, records: list) -> float:
+    """Append the scores of every system and of the resampling codec on one track to ``records``;
+    returns the codec's low rate."""
+    import torch
+
+    ref = torch.from_numpy(_covered(item.segments, item.rows, sr))[None]
+    base_row = {"track_id": item.track_id, "label": item.label, "seconds": ref.shape[-1] / sr}
+    for kind, name, net in systems:
+        est = torch.from_numpy(_covered(_reconstruct(net, item.segments, batch_size, device), item.rows, sr))[None]
+        records.append({"system": kind, "name": name, **base_row, **_scores(ref, est, sr)})
+    est, low_rate = resample_codec(ref, sr, scale)
+    records.append({"system": "resample", "name": f"resample {sr}->{low_rate:g}->{sr} Hz", **base_row,
+                    **_scores(ref, est.float(), sr)})
+    return low_rate
 
 
 def evaluate(
@@ -93,23 +120,17 @@ def evaluate(
     """
     import sys
 
-    import torch
     from tqdm.auto import tqdm
 
-    from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
-    from musiclatent.latents.encode import TrackDataset, _manifest_of, checkpoint_segment_seconds
+    from musiclatent.latents.inference import TrackDataset, checkpoint_segment_seconds, manifest_of
     from musiclatent.model import select_device
 
-    manifest = _manifest_of(manifest)
+    manifest = manifest_of(manifest)
     dev = select_device(device)
     checkpoint = Path(checkpoint)
-    model, meta = load_checkpoint(checkpoint, device=dev)
-    systems: list[tuple[str, str, Any]] = [("model", f"{meta.get('model_name') or meta['arch']} ({checkpoint.name})", model)]
-    base = Path(baseline) if baseline else previous_checkpoint(checkpoint)
-    if base is not None:
-        prev, prev_meta = load_checkpoint(base, device=dev)
-        systems.append(("previous", f"{prev_meta.get('model_name') or prev_meta['arch']} ({base.name})", prev))
+    systems, meta, base = _systems(checkpoint, baseline, dev)
+    model = systems[0][2]
     sr = int(getattr(model, "sample_rate", meta.get("sample_rate", DEFAULT_SAMPLE_RATE)))
     seconds = float(segment_seconds or checkpoint_segment_seconds(meta) or DEFAULT_SEGMENT_SECONDS)
     seg_len = segment_samples(seconds, sr)
@@ -127,14 +148,7 @@ def evaluate(
         if item.error is not None:
             problems.append({"path": item.path, "reason": item.error})
             continue
-        ref = torch.from_numpy(_covered(item.segments, item.rows, sr))[None]
-        base_row = {"track_id": item.track_id, "label": item.label, "seconds": ref.shape[-1] / sr}
-        for kind, name, net in systems:
-            est = torch.from_numpy(_covered(_reconstruct(net, item.segments, batch_size, dev), item.rows, sr))[None]
-            records.append({"system": kind, "name": name, **base_row, **_scores(ref, est, sr)})
-        est, low_rate = resample_codec(ref, sr, scale)
-        records.append({"system": "resample", "name": f"resample {sr}->{low_rate:g}->{sr} Hz", **base_row,
-                        **_scores(ref, est.float(), sr)})
+        low_rate = _score_track(item, systems, sr, scale, batch_size, dev, records)
     import pandas as pd
 
     df = pd.DataFrame(records, columns=["system", "name", "track_id", "label", "seconds", *METRICS])

@@ -3,11 +3,12 @@
 The track manifest becomes a Ray Dataset (blocks of ``tracks_per_task`` tracks). A callable class,
 ``TrackEncoder``, runs in an actor pool (``map_batches(..., concurrency=N)``): each actor loads the
 checkpoint once (its bytes travel with the actor's arguments, so workers need no copy of it),
-then reads, segments and encodes one block of tracks per call with the single-machine engine's
-``TrackDataset`` and batched inference. Actors return Arrow rows; the driver streams them, in
-manifest order, into the ``LatentTableWriter``'s partial folder (``.<name>.partial/part-*.parquet``,
-the same part files, schema and metadata as the local engine), then writes ``musiclatent.json``
-and renames the folder onto ``out``. ``LatentTable.open(out)`` reads the folder like a file.
+then reads, segments and encodes one block of tracks per call with the encoding core's
+``TrackDataset`` and ``encode_segments`` (``musiclatent.latents.inference``). Actors return Arrow
+rows; the driver streams them, in manifest order, into the ``LatentTableWriter``'s partial folder
+(``.<name>.partial/part-*.parquet``, the same part files, schema and metadata as the local
+engine; the core's ``open_writer`` applies the same resume rules), then writes
+``musiclatent.json`` and swaps the folder in at ``out`` (``fileio.swap_folder``). ``LatentTable.open(out)`` reads the folder like a file.
 
 Audio is read by the workers: on a cluster the corpus root must be the same path on every node
 (a shared filesystem). An interrupted run resumes from the partial folder (either engine's).
@@ -19,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ from musiclatent.latents.errors import LatentTableError
 DEFAULT_TRACKS_PER_TASK = 16
 BLOCKS_PER_ACTOR = 4  # small corpora: this many blocks per actor, so a lost or slow actor costs little
 MAX_RESUBMITS = 3  # times the tracks not yet written are submitted again when Ray lost work
-_ROW_COLUMNS = ("track_id", "path", "label", "split", "segment", "start_s", "duration_s")
 
 
 class RayMissingError(LatentTableError):
@@ -108,7 +108,7 @@ class TrackEncoder:
     """
 
     def __init__(self, checkpoint_bytes, sha256: str, root: str, sample_rate: int, segment_seconds: float,
-                 batch_size: int, device: str = "cpu", threads: int = 1):
+                 batch_size: int, device: str = "cpu", threads: int = 1, latent_shape=None):
         import tempfile
 
         import torch
@@ -124,61 +124,53 @@ class TrackEncoder:
         self.device = torch.device(device)
         self.root, self.sample_rate = root, int(sample_rate)
         self.segment_seconds, self.batch_size = float(segment_seconds), int(batch_size)
+        self.latent_shape = latent_shape
 
     def __call__(self, batch):
-        import pyarrow as pa
-        import torch
-
-        from musiclatent.latents.encode import TrackDataset
+        from musiclatent.latents.inference import ROW_COLUMNS, TrackDataset, encode_segments
 
         records = batch.to_dict("records")
         dataset = TrackDataset(records, self.root, self.sample_rate, self.segment_seconds)
-        cols: dict[str, list] = {k: [] for k in (*_ROW_COLUMNS, "order", "error")}
+        cols: dict[str, list] = {k: [] for k in (*ROW_COLUMNS, "order", "error")}
         waves = []
         for i, rec in enumerate(records):
             item = dataset[i]
-            n = 0 if item.error is not None else len(item.segments)
-            rows = item.rows if n else [{"segment": -1, "start_s": 0.0, "duration_s": 0.0}]
-            for r in rows:
-                cols["track_id"].append(item.track_id)
-                cols["path"].append(item.path)
-                cols["label"].append(item.label)
-                cols["split"].append(item.split)
-                cols["segment"].append(int(r["segment"]))
-                cols["start_s"].append(float(r["start_s"]))
-                cols["duration_s"].append(float(r["duration_s"]))
-                cols["order"].append(int(rec["order"]))
-                cols["error"].append((item.error or "no audio") if not n else None)
-            if n:
+            if item.error is None:
                 waves.append(item.segments)
-        latents = self._encode(np.concatenate(waves) if waves else None, torch)
-        dim = latents.shape[1] if latents is not None else 0
-        # error rows get an empty latent; rows with a latent take them in order
-        values, offsets, k = [], [0], 0
-        for err in cols["error"]:
-            if err is None:
-                values.append(latents[k])
-                k += 1
-                offsets.append(offsets[-1] + dim)
-            else:
-                offsets.append(offsets[-1])
-        flat = np.concatenate(values) if values else np.zeros(0, np.float32)
-        latent = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.float32()))
-        arrays = {k: pa.array(v) for k, v in cols.items()}
-        arrays["label"] = pa.array(cols["label"], pa.string())
-        arrays["error"] = pa.array(cols["error"], pa.string())
-        arrays["latent"] = latent
-        return pa.table(arrays)
+            else:  # one row without a latent says why the track is missing
+                item.rows = [{"segment": -1, "start_s": 0.0, "duration_s": 0.0}]
+            for k, values in item.columns().items():
+                cols[k] += values
+            cols["order"] += [int(rec["order"])] * len(item.rows)
+            cols["error"] += [item.error] * len(item.rows)
+        latents = encode_segments(self.model, np.concatenate(waves), self.batch_size, self.device,
+                                  self.latent_shape, where="the checkpoint") if waves else None
+        return _arrow_rows(cols, None if latents is None else latents.reshape(len(latents), -1))
 
-    def _encode(self, segments: np.ndarray | None, torch) -> np.ndarray | None:
-        if segments is None:
-            return None
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(segments), self.batch_size):
-                x = torch.from_numpy(segments[i:i + self.batch_size]).unsqueeze(1).to(self.device)
-                out.append(self.model.encode(x).float().cpu().numpy().reshape(len(x), -1))
-        return np.concatenate(out)
+
+def _arrow_rows(cols: dict[str, list], latents: np.ndarray | None):
+    """The actor's output table: error rows get an empty latent, the others take ``latents`` in order."""
+    import pyarrow as pa
+
+    dim = latents.shape[1] if latents is not None else 0
+    values, offsets, k = [], [0], 0
+    for err in cols["error"]:
+        if err is None:
+            values.append(latents[k])
+            k += 1
+            offsets.append(offsets[-1] + dim)
+        else:
+            offsets.append(offsets[-1])
+    flat = np.concatenate(values) if values else np.zeros(0, np.float32)
+    latent = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.float32()))
+    arrays = {k: pa.array(v) for k, v in cols.items()}
+    arrays["segment"] = pa.array(cols["segment"], pa.int64())
+    arrays["start_s"] = pa.array(cols["start_s"], pa.float64())
+    arrays["duration_s"] = pa.array(cols["duration_s"], pa.float64())
+    arrays["label"] = pa.array(cols["label"], pa.string())
+    arrays["error"] = pa.array(cols["error"], pa.string())
+    arrays["latent"] = latent
+    return pa.table(arrays)
 
 
 def _quiet_ray_data(progress: bool) -> None:
@@ -194,110 +186,101 @@ def _quiet_ray_data(progress: bool) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def encode_corpus_ray(
-    *,
-    checkpoint: str | os.PathLike,
-    manifest,
-    out: str | os.PathLike,
-    batch_size: int = 16,
-    segment_seconds: float | None = None,
-    concurrency: int = 2,
-    tracks_per_task: int = DEFAULT_TRACKS_PER_TASK,
-    num_gpus: float | None = None,
-    cpus_per_actor: float = 1,
-    address: str | None = None,
-    resume: bool = True,
-    progress: bool = True,
-    row_group_rows: int = 2048,
-    log=None,
-) -> Path:
+@dataclass(frozen=True)
+class RayEncodeConfig:
+    """What ``encode_corpus_ray`` does, as one value (see its parameters)."""
+
+    checkpoint: Path
+    out: Path
+    batch_size: int = 16
+    segment_seconds: float | None = None
+    concurrency: int = 2
+    tracks_per_task: int = DEFAULT_TRACKS_PER_TASK
+    num_gpus: float | None = None
+    cpus_per_actor: float = 1
+    address: str | None = None
+    resume: bool = True
+    progress: bool = True
+    row_group_rows: int = 2048
+
+
+def encode_corpus_ray(*, checkpoint: str | os.PathLike, manifest, out: str | os.PathLike, batch_size: int = 16,
+                      segment_seconds: float | None = None, concurrency: int = 2,
+                      tracks_per_task: int = DEFAULT_TRACKS_PER_TASK, num_gpus: float | None = None,
+                      cpus_per_actor: float = 1, address: str | None = None, resume: bool = True,
+                      progress: bool = True, row_group_rows: int = 2048, log=None) -> Path:
     """Encode every track of ``manifest`` with ``checkpoint`` on Ray into the table folder ``out``.
 
     Same rows, schema and metadata as ``encode_corpus`` (plus ``engine: "ray"``); ``out`` becomes a
     folder of ``part-*.parquet`` files with ``musiclatent.json``. ``concurrency``: actors in the pool;
-    ``tracks_per_task``: tracks per ``map_batches`` call (fewer when needed so every actor gets work); ``num_gpus``: GPUs per actor (``None``:
-    1 when the cluster has GPUs, else 0); ``address``: an existing cluster ("auto",
-    "ray://head:10001"), else the running Ray or a local one with ``concurrency * cpus_per_actor``
-    CPUs. Unreadable files are skipped and listed in ``problems``. Returns ``out``.
+    ``tracks_per_task``: tracks per ``map_batches`` call (fewer when needed so every actor gets
+    work); ``num_gpus``: GPUs per actor (``None``: 1 when the cluster has GPUs, else 0);
+    ``address``: an existing cluster ("auto", "ray://head:10001"), else the running Ray or a local
+    one with ``concurrency * cpus_per_actor`` CPUs. Unreadable files are skipped and listed in
+    ``problems``. Returns ``out``.
 
     Like ``encode_corpus``, one encode at a time writes a table (the same lock, local or Ray): a
     second one on the same ``out`` raises ``BusyError`` naming the first one's pid.
     """
+    config = RayEncodeConfig(
+        checkpoint=Path(checkpoint).expanduser().resolve(), out=Path(out).expanduser(), batch_size=batch_size,
+        segment_seconds=segment_seconds, concurrency=concurrency, tracks_per_task=tracks_per_task, num_gpus=num_gpus,
+        cpus_per_actor=cpus_per_actor, address=address, resume=resume, progress=progress,
+        row_group_rows=row_group_rows)
+    return run_encode_ray(config, manifest, log=log)
+
+
+def run_encode_ray(config: RayEncodeConfig, manifest, *, log=None) -> Path:
+    """``encode_corpus_ray`` for a ready ``RayEncodeConfig``, holding the table's lock."""
     from musiclatent.fileio import exclusive
+    from musiclatent.latents.inference import stderr_log
 
-    with exclusive(Path(out).expanduser(), "another `musiclatent encode`"):
-        return _encode_ray_locked(
-            checkpoint=checkpoint, manifest=manifest, out=out, batch_size=batch_size,
-            segment_seconds=segment_seconds, concurrency=concurrency, tracks_per_task=tracks_per_task,
-            num_gpus=num_gpus, cpus_per_actor=cpus_per_actor, address=address, resume=resume,
-            progress=progress, row_group_rows=row_group_rows, log=log)
+    with exclusive(config.out, "another `musiclatent encode`"):
+        return _encode_ray_locked(config, manifest, log or stderr_log)
 
 
-def _encode_ray_locked(*, checkpoint, manifest, out, batch_size, segment_seconds, concurrency, tracks_per_task,
-                       num_gpus, cpus_per_actor, address, resume, progress, row_group_rows, log) -> Path:
-    from tqdm.auto import tqdm
+def _encode_ray_locked(config: RayEncodeConfig, manifest, log) -> Path:
+    from musiclatent.latents import inference as core
 
-    from musiclatent.checkpoint import load_checkpoint
-    from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS
-    from musiclatent.fileio import sha256_file
-    from musiclatent.latents.encode import _manifest_of, checkpoint_segment_seconds
-    from musiclatent.latents.metadata import table_metadata
-    from musiclatent.latents.table import LatentTableWriter, write_folder_metadata
-
-    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
-    checkpoint, out = Path(checkpoint).expanduser().resolve(), Path(out).expanduser()
-    for name, value in (("--batch-size", batch_size), ("--concurrency", concurrency),
-                        ("--tracks-per-task", tracks_per_task)):
-        if value < 1:
-            raise LatentTableError(f"{out}: {name} must be at least 1, got {value}")
+    c, out = config, config.out
+    core.require_positive(out, {"--batch-size": c.batch_size, "--concurrency": c.concurrency,
+                                "--tracks-per-task": c.tracks_per_task})
     import_ray()
-    manifest = _manifest_of(manifest)
-    sha = sha256_file(checkpoint)
-    model, ck_meta = load_checkpoint(checkpoint, expected_sha256=sha, device="cpu")
-    seconds = float(segment_seconds or checkpoint_segment_seconds(ck_meta) or DEFAULT_SEGMENT_SECONDS)
-    metadata = table_metadata(model, ck_meta, checkpoint, sha, seconds, manifest.root)
-    del model
-    writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume)
-    for p in manifest.problems.to_dict("records"):
-        writer.add_problem(p["path"], f"skipped when the corpus was scanned: {p['reason']}")
+    manifest = core.manifest_of(manifest)
+    encoder = core.load_encoder(c.checkpoint, c.segment_seconds, manifest.root, "cpu")
+    metadata = encoder.metadata
     tracks = manifest.tracks.reset_index(drop=True)
-    tracks = tracks.assign(order=np.arange(len(tracks)))[["order", "track_id", "path", "label", "split"]]
-    tracks = tracks[~tracks["track_id"].astype(str).isin(writer.done_tracks)].reset_index(drop=True)
-    if writer.resumed:
-        log(f"resuming {out.name}: {len(writer.done_tracks)} tracks already encoded, {len(tracks)} to go")
+    writer = core.open_writer(out, metadata, manifest, tracks, resume=c.resume,
+                              row_group_rows=c.row_group_rows, log=log)
+    tracks = core.tracks_to_encode(tracks, writer, log)
     tracks["label"] = tracks["label"].astype(object).where(tracks["label"].notna(), None)
-    started, audio_s = time.perf_counter(), 0.0
-    bar = tqdm(total=len(tracks), desc=f"encode {metadata['model']} (ray)", unit="track",
-               disable=None if progress else True, file=sys.stderr)
+    bar = core.Progress(len(tracks), f"encode {metadata['model']} (ray)", c.progress)
     try:
-        with ray_session(address, num_cpus=int(np.ceil(concurrency * cpus_per_actor))) as ray:
+        with ray_session(c.address, num_cpus=int(np.ceil(c.concurrency * c.cpus_per_actor))) as ray:
             if len(tracks):
-                _quiet_ray_data(progress)
-                gpus = num_gpus
-                if gpus is None:
-                    gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
-                _check_capacity(ray, concurrency, cpus_per_actor, gpus, log)
-                pool = {"concurrency": concurrency, "tracks_per_task": tracks_per_task, "num_gpus": gpus,
-                        "num_cpus": cpus_per_actor, "actor_kwargs": {
-                            "checkpoint_bytes": checkpoint.read_bytes(), "sha256": sha,
-                            "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
-                            "segment_seconds": seconds, "batch_size": batch_size,
-                            "device": "cuda" if gpus else "cpu", "threads": max(1, int(cpus_per_actor))}}
+                _quiet_ray_data(c.progress)
+                gpus = c.num_gpus if c.num_gpus is not None else (1 if ray.cluster_resources().get("GPU", 0) > 0 else 0)
+                _check_capacity(ray, c.concurrency, c.cpus_per_actor, gpus, log)
+                actor = {"checkpoint_bytes": c.checkpoint.read_bytes(), "sha256": encoder.sha256,
+                         "root": str(manifest.root), "sample_rate": metadata["sample_rate"],
+                         "segment_seconds": encoder.segment_seconds, "batch_size": c.batch_size,
+                         "device": "cuda" if gpus else "cpu", "threads": max(1, int(c.cpus_per_actor)),
+                         "latent_shape": metadata["latent_shape"]}
+                done: set[int] = set()
 
                 def write(block) -> None:
-                    nonlocal audio_s
-                    audio_s += _write_block(block, writer, metadata, bar, log, done)
-                    bar.set_postfix_str(f"{audio_s / max(time.perf_counter() - started, 1e-9):.1f}x real time")
+                    bar.audio_s += _write_block(block, writer, metadata, bar.bar, log, done)
+                    bar.show_speed()
 
-                done: set[int] = set()
-                _run_pool(ray, tracks, done, write, log, **pool)
+                _run_pool(ray, tracks, done, write, log, concurrency=c.concurrency, tracks_per_task=c.tracks_per_task,
+                          num_gpus=gpus, num_cpus=c.cpus_per_actor, actor_kwargs=actor)
     except BaseException:
         bar.close()
         writer.abort()
         raise
     bar.close()
-    return _finish(writer, out, metadata, elapsed_s=round(time.perf_counter() - started, 3),
-                   audio_s=round(audio_s, 3), write_folder_metadata=write_folder_metadata)
+    return _finish(writer, out, metadata, elapsed_s=round(time.perf_counter() - bar.started, 3),
+                   audio_s=round(bar.audio_s, 3))
 
 
 def _check_capacity(ray, concurrency: int, cpus: float, gpus: float, log) -> None:
@@ -368,10 +351,11 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[in
 
     Adds each track's manifest position to ``done``.
     """
+    from musiclatent.latents.inference import ROW_COLUMNS
     from musiclatent.latents.table import fixed_list_to_numpy
 
     block = block.sort_by([("order", "ascending"), ("segment", "ascending")])
-    cols = {k: block.column(k).to_pylist() for k in (*_ROW_COLUMNS, "order", "error")}
+    cols = {k: block.column(k).to_pylist() for k in (*ROW_COLUMNS, "order", "error")}
     good = np.array([e is None for e in cols["error"]], dtype=bool)
     dim = int(np.prod(metadata["latent_shape"]))
     import pyarrow as pa
@@ -389,7 +373,7 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[in
             writer.add_problem(cols["path"][i], cols["error"][i])
             log(f"skipped {cols['path'][i]}: {cols['error'][i]}")
         else:
-            rows = {c: cols[c][i:j] for c in _ROW_COLUMNS}
+            rows = {c: cols[c][i:j] for c in ROW_COLUMNS}
             writer.write(rows, latents[k:k + (j - i)])
             k += j - i
             audio_s += float(sum(rows["duration_s"]))
@@ -399,12 +383,12 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[in
     return audio_s
 
 
-def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, **updates: Any) -> Path:
+def _finish(writer, out: Path, metadata: dict[str, Any], **updates: Any) -> Path:
     """Flush, mark the partial folder complete (``musiclatent.json``) and swap it in at ``out``."""
     import pyarrow.parquet as pq
 
     from musiclatent.fileio import swap_folder
-    from musiclatent.latents.table import table_schema
+    from musiclatent.latents.table import table_schema, write_folder_metadata
 
     writer.flush()
     partial = writer.partial
@@ -419,5 +403,5 @@ def _finish(writer, out: Path, metadata: dict[str, Any], write_folder_metadata, 
     return out
 
 
-__all__ = ["DEFAULT_TRACKS_PER_TASK", "RayMissingError", "TrackEncoder", "encode_corpus_ray", "import_ray",
-           "ray_session"]
+__all__ = ["DEFAULT_TRACKS_PER_TASK", "RayEncodeConfig", "RayMissingError", "TrackEncoder", "encode_corpus_ray",
+           "import_ray", "ray_session", "run_encode_ray"]
