@@ -16,7 +16,7 @@ latent table           ``latents.errors.LatentTableError``,
 checkpoint             ``checkpoint.CheckpointError``
 model / device         ``model.DeviceError``                       ``ValueError``
 losses                 ``losses.LossSpecError``                    ``ValueError``
-training               ``training.trainer.TrainingError``,
+training               ``training.config.TrainingError``,
                        ``training.gridsearch.GridSearchError``
 analysis               ``analyses.AnalysisError``,
                        ``testing.ConformanceError``               ``AssertionError``
