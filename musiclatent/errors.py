@@ -23,7 +23,8 @@ analysis               ``analyses.AnalysisError``,
 plugins                ``registry.RegistryError``
 workspace              ``workspace.WorkspaceError``
 files                  ``fileio.UnsafePathError``,                 ``ValueError``
-                       ``fileio.CorpusPathError``, ``fileio.BusyError``
+                       ``corpus.paths.CorpusPathError``,           ``ValueError``
+                       ``locks.BusyError``
 report                 ``report.build.ReportError``
 export                 ``exporting.ExportError``                   ``ValueError``
 =====================  ==========================================  ==========================
