@@ -22,9 +22,12 @@ from types import ModuleType
 
 
 def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None = None,
-          renamed: dict[str, str] | None = None) -> Callable[[str], object]:
+          renamed: dict[str, str] | None = None, stacklevel: int = 2,
+          stays: bool = False) -> Callable[[str], object]:
     """A module ``__getattr__`` for the shim ``old``: public names (or only ``names``) come from
-    the module ``new()`` returns; ``renamed`` maps an old name to its new one."""
+    the module ``new()`` returns; ``renamed`` maps an old name to its new one. ``stacklevel``:
+    one more for each function between the module's ``__getattr__`` and this one. ``stays``:
+    ``old`` itself stays (only these names left it), so the warning says the spelling goes."""
     renamed = renamed or {}
 
     def __getattr__(name: str) -> object:
@@ -36,8 +39,9 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
             value = getattr(module, target)
         except AttributeError:
             raise AttributeError(f"module {old!r} has no attribute {name!r}") from None
+        gone = f"{old}.{name}" if stays else old
         warnings.warn(f"{old}.{name} moved to {module.__name__}.{target}; import it from there "
-                      f"({old} is removed in the next minor release)", DeprecationWarning, stacklevel=2)
+                      f"({gone} is removed in the next minor release)", DeprecationWarning, stacklevel=stacklevel)
         return value
 
     return __getattr__

@@ -16,14 +16,15 @@ latent table           ``latents.errors.LatentTableError``,
 checkpoint             ``checkpoint.CheckpointError``
 model / device         ``model.DeviceError``                       ``ValueError``
 losses                 ``losses.LossSpecError``                    ``ValueError``
-training               ``training.trainer.TrainingError``,
+training               ``training.config.TrainingError``,
                        ``training.gridsearch.GridSearchError``
 analysis               ``analyses.AnalysisError``,
                        ``testing.ConformanceError``               ``AssertionError``
 plugins                ``registry.RegistryError``
 workspace              ``workspace.WorkspaceError``
 files                  ``fileio.UnsafePathError``,                 ``ValueError``
-                       ``fileio.CorpusPathError``, ``fileio.BusyError``
+                       ``corpus.paths.CorpusPathError``,           ``ValueError``
+                       ``locks.BusyError``
 report                 ``report.build.ReportError``
 export                 ``exporting.ExportError``                   ``ValueError``
 =====================  ==========================================  ==========================

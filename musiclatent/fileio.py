@@ -1,4 +1,17 @@
-"""Small file helpers every writer uses: atomic writes and paths kept inside an output folder."""
+"""Writing outputs safely: atomic writes, names and paths kept inside an output folder, folders
+swapped in whole.
+
+- ``atomic_path`` / ``atomic_write_*``: a temporary file beside the target, fsynced and renamed
+  onto it, so a reader never sees a half-written file; ``naming`` / ``staged_naming`` make an
+  ``OSError`` name the output the user chose.
+- ``safe_name`` and ``inside``: file names derived from track ids, and paths that cannot land
+  outside the output folder (``UnsafePathError``).
+- ``swap_folder`` and ``foreign_folder``: a complete staging folder replaces an output folder in
+  one step, and never a folder the writer did not make.
+
+Locks between processes and stale-file cleanup are ``musiclatent.locks``; the corpus-path checks
+are ``musiclatent.corpus.paths``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from musiclatent.deprecation import moved
 from musiclatent.errors import MusiclatentError
 
 
@@ -203,164 +217,30 @@ def staged_naming(folder: str | os.PathLike, staging: str | os.PathLike) -> Iter
         raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target)) from exc
 
 
-# ------------------------------------------------------------------------ exclusive writers
-class BusyError(MusiclatentError):
-    """Another live process holds the lock of an output (its pid is in the message)."""
+# ------------------------------------------------------------------------ moved names
+# Locks and stale-file cleanup live in musiclatent.locks, the corpus-path checks in
+# musiclatent.corpus.paths; the old spelling ``from musiclatent.fileio import ...`` works, with a
+# DeprecationWarning, for one release.
+MOVED_TO_LOCKS = ("BusyError", "exclusive", "held", "is_locked", "lock_path", "process_start_time",
+                  "remove_stale")
+MOVED_TO_CORPUS = ("CorpusPathError", "corpus_file", "corpus_root")
 
 
-def lock_path(path: str | os.PathLike) -> Path:
-    """The lock file of output ``path``: ``.<name>.lock`` beside it."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.lock")
+def _locks():
+    from musiclatent import locks
+
+    return locks
 
 
-@contextlib.contextmanager
-def exclusive(path: str | os.PathLike, what: str = "another process") -> Iterator[Path]:
-    """Hold an exclusive ``flock`` on ``.<name>.lock`` beside ``path`` for the ``with`` block.
+def _corpus_paths():
+    from musiclatent.corpus import paths
 
-    A second process asking for it gets ``BusyError`` at once, naming the holder's pid and
-    ``path``. The kernel drops the lock when its holder dies (even by SIGKILL), so no stale lock
-    ever blocks a later run. The lock file holds the holder's pid and is removed on release (a
-    killed holder leaves it, unlocked: the next run takes it over).
-    """
-    import fcntl
-
-    path = Path(path)
-    lock = lock_path(path)
-    with naming(path, lock, lock.parent):
-        lock.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        with naming(path, lock, lock.parent):
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise BusyError(
-                f"{path}: {what} (pid {holder}) is writing it; wait for it to finish "
-                f"or stop that process, then run the command again"
-            ) from None
-        try:  # the holder we waited on may have removed the file: lock the one at the path
-            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield lock
-    finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()  # while still held: a process opening it now retries on the new file
-        os.close(fd)  # closing the descriptor releases the lock
+    return paths
 
 
-def is_locked(path: str | os.PathLike) -> bool:
-    """True while some live process holds ``exclusive(path)``."""
-    import fcntl
-
-    lock = lock_path(path)
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+_to_locks = moved(__name__, _locks, names=MOVED_TO_LOCKS, stacklevel=3, stays=True)
+_to_corpus = moved(__name__, _corpus_paths, names=MOVED_TO_CORPUS, stacklevel=3, stays=True)
 
 
-def remove_stale(folder: str | os.PathLike, pattern: str, older_than: float | None = None) -> list[Path]:
-    """Remove leftovers of killed runs matching ``pattern`` (a glob) in ``folder``.
-
-    An entry goes only when it was last modified before ``older_than`` (default: this process's
-    start) and no live process holds it (``held``): a staging file or folder that a concurrent
-    run is still filling is kept. Returns what went.
-    """
-    import fcntl
-
-    folder = Path(folder)
-    if older_than is None:
-        older_than = process_start_time()
-    removed = []
-    for entry in folder.glob(pattern):
-        try:
-            if entry.is_symlink() or entry.lstat().st_mtime >= older_than:
-                continue
-            fd = os.open(entry, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-            removed.append(entry)
-        except OSError:  # BlockingIOError: a live run holds it
-            continue
-        finally:
-            os.close(fd)
-    return removed
-
-
-@contextlib.contextmanager
-def held(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the file or folder ``path`` (so ``remove_stale`` spares it)."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def process_start_time() -> float:
-    """When this process started (epoch seconds; now, where ``/proc`` does not say)."""
-    try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return time.time()
-
-
-# ------------------------------------------------------------------------ reading a corpus
-class CorpusPathError(UnsafePathError):
-    """A table or manifest names an audio file outside its corpus root (or the root is ``/``)."""
-
-
-def corpus_root(root: str | os.PathLike) -> Path:
-    """``root`` resolved; the file-system root itself is refused (a table claiming it would let
-    its ``path`` column name any file on the machine)."""
-    resolved = Path(root).expanduser().resolve()
-    if resolved == Path(resolved.anchor):
-        raise CorpusPathError(
-            f"corpus root {str(root)!r} is the file-system root; refusing to read audio from it "
-            "(scan the music folder itself)")
-    return resolved
-
-
-def corpus_file(root: str | os.PathLike, rel: str | os.PathLike) -> Path:
-    """The audio file ``rel`` (a table's or manifest's ``path``) resolved inside ``root``.
-
-    Refuses, naming ``rel``: a path climbing out (``..``), an absolute path outside the root and
-    a root that is ``/``. The check is on the names (links the corpus owner put inside the corpus
-    are followed: a table cannot create links, only name paths). Every reader of a ``path``
-    column uses this.
-    """
-    base = corpus_root(root)
-    text = os.fspath(rel)
-    candidate = Path(os.path.normpath(base / text.replace("\\", "/")))
-    if candidate == base or base not in candidate.parents:
-        raise CorpusPathError(f"{text!r} is outside the corpus root {base}; refusing to read it")
-    return candidate
+def __getattr__(name: str) -> object:
+    return (_to_corpus if name in MOVED_TO_CORPUS else _to_locks)(name)

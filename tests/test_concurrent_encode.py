@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from corpus_helpers import alt5_corpus_and_checkpoint
 
-from musiclatent.fileio import BusyError, exclusive, is_locked, lock_path
+from musiclatent.locks import BusyError, exclusive, is_locked, lock_path
 
 pytestmark = pytest.mark.slow
 

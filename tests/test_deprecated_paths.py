@@ -17,6 +17,11 @@ MOVED = [
     ("musiclatent.analysis.testing", "write_synthetic_table", "musiclatent.testing.tables"),
     ("musiclatent.analysis.testing", "register_tiny_codec", "musiclatent.testing.tables"),
     ("musiclatent.analysis.conformance", "ConformanceError", "musiclatent.testing.analyses"),
+    ("musiclatent.fileio", "exclusive", "musiclatent.locks"),
+    ("musiclatent.fileio", "BusyError", "musiclatent.locks"),
+    ("musiclatent.fileio", "remove_stale", "musiclatent.locks"),
+    ("musiclatent.fileio", "corpus_file", "musiclatent.corpus.paths"),
+    ("musiclatent.fileio", "CorpusPathError", "musiclatent.corpus.paths"),
 ]
 
 
@@ -62,3 +67,26 @@ def test_old_conformance_check_takes_the_table_second(tmp_path, monkeypatch):
         assert old.check_analysis("pca", tmp_path / "t.parquet", tmp_path / "out", k=3) == {"ok": 1}
     assert seen == {"spec": "pca", "table": tmp_path / "t.parquet", "out_dir": tmp_path / "out",
                     "pooling": "meanstd", "k": 3}
+
+
+def test_every_name_that_left_fileio_still_imports_from_it_with_a_warning():
+    """The split of fileio (locks, corpus.paths) keeps ``from musiclatent.fileio import X`` for
+    every name it had, warning at the importing line for the ones that moved."""
+    import musiclatent.corpus.paths
+    import musiclatent.fileio as fileio
+    import musiclatent.locks
+
+    moved = {**dict.fromkeys(fileio.MOVED_TO_LOCKS, musiclatent.locks),
+             **dict.fromkeys(fileio.MOVED_TO_CORPUS, musiclatent.corpus.paths)}
+    assert set(moved) == set(musiclatent.locks.__all__) | set(musiclatent.corpus.paths.__all__)
+    for name, home in moved.items():
+        assert name not in vars(fileio), f"{name} is still defined in fileio"
+        with pytest.warns(DeprecationWarning, match=rf"musiclatent\.fileio\.{name} moved to {home.__name__}\.") as caught:
+            value = getattr(fileio, name)
+        assert value is getattr(home, name) and caught[0].filename == __file__
+        assert f"(musiclatent.fileio.{name} is removed in the next minor release)" in str(caught[0].message)
+    with pytest.warns(DeprecationWarning) as caught:
+        from musiclatent.fileio import exclusive  # noqa: F401
+    assert caught[0].filename == __file__
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        fileio.nothing_here  # noqa: B018

@@ -35,15 +35,15 @@ def _exception_classes() -> dict[str, type]:
 
 def test_every_exception_class_has_the_one_base():
     classes = _exception_classes()
-    assert "musiclatent.corpus.errors.CorpusError" in classes and "musiclatent.fileio.BusyError" in classes
+    assert "musiclatent.corpus.errors.CorpusError" in classes and "musiclatent.locks.BusyError" in classes
     assert len(classes) >= 21, sorted(classes)
     orphans = sorted(name for name, cls in classes.items() if not issubclass(cls, MusiclatentError))
     assert not orphans, f"derive these from musiclatent.errors.MusiclatentError: {orphans}"
 
 
 def test_builtin_bases_are_kept_for_existing_callers():
+    from musiclatent.corpus.paths import CorpusPathError
     from musiclatent.exporting import ExportError
-    from musiclatent.fileio import CorpusPathError
     from musiclatent.losses import LossSpecError
     from musiclatent.model import DeviceError
     from musiclatent.testing import ConformanceError

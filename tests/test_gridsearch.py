@@ -102,13 +102,33 @@ def test_interrupted_grid_resumes_the_unfinished_run(tmp_path, tiny_corpus, tiny
     assert table.iloc[0]["retrained"]
 
 
-def test_bad_grid_is_refused(tmp_path, tiny_arch):
+class _CosinePlugin:
+    from musiclatent.hookspecs import hookimpl as _hookimpl
+
+    @_hookimpl
+    def register_architectures(self, register):
+        from _tiny_arch import TINY_RECIPE, TinyAE
+
+        from musiclatent.registry import ArchitectureSpec
+
+        register(ArchitectureSpec(name="tiny-cosine", description="test model, cosine schedule", factory=TinyAE,
+                                  recipe={**TINY_RECIPE, "scheduler": {"name": "cosine"}}))
+
+
+def test_bad_grid_is_refused(tmp_path, tiny_arch, fresh_plugins):
+    """Each refusal for its own reason, before anything trains: an empty or non-positive grid, and a
+    model whose schedule depends on the epoch count (one long run would not stand for the short ones)."""
     from musiclatent.training.gridsearch import gridsearch
 
-    with pytest.raises(GridSearchError):
+    with pytest.raises(GridSearchError, match="at least one model, one learning rate and one epoch count"):
         gridsearch(["tiny"], [], [5], workspace=tmp_path / "ws")
-    with pytest.raises(GridSearchError):
-        gridsearch(["tiny"], [0.1], [0], workspace=tmp_path / "ws")
+    for lrs, epochs in (([0.1], [0]), ([-0.1], [1]), ([0.0], [1])):
+        with pytest.raises(GridSearchError, match="must be positive"):
+            gridsearch(["tiny"], lrs, epochs, workspace=tmp_path / "ws")
+    fresh_plugins.register_plugin(_CosinePlugin(), name="tiny-cosine")
+    with pytest.raises(GridSearchError, match="tiny-cosine's scheduler 'cosine' depends on the number of epochs"):
+        gridsearch(["tiny", "tiny-cosine"], [0.1], [1, 2], workspace=tmp_path / "ws")
+    assert not (tmp_path / "ws" / "runs").exists()  # refused before the first model trained
 
 
 def test_cli_gridsearch_twice_retrains_nothing_the_second_time(tmp_path, tiny_corpus, tiny_arch):

@@ -33,8 +33,23 @@ def test_hook_is_documented(hook):
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_hook_has_a_test(hook):
-    assert hasattr(sys.modules[__name__], f"test_hook_{hook}"), f"no test_hook_{hook} in {__file__}"
+def test_hook_has_a_test(hook, fresh_plugins):
+    """``test_hook_<hook>`` exists and really exercises the hook: while it runs, pluggy's hook
+    caller calls ``hook`` on a plugin the test registered (a test that registers nothing, or a
+    hook called around pluggy, which tracing cannot see, fails here)."""
+    test = getattr(sys.modules[__name__], f"test_hook_{hook}", None)
+    assert test is not None, f"no test_hook_{hook} in {__file__}"
+    pm = fresh_plugins.get_plugin_manager()
+    builtin = {name for name, _ in pm.list_name_plugin()}
+    called: list[tuple[str, str]] = []
+    undo = pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: called.extend((name, i.plugin_name) for i in impls), lambda *a: None)
+    try:
+        test(fresh_plugins)
+    finally:
+        undo()
+    assert {p for name, p in called if name == hook} - builtin, (
+        f"test_hook_{hook} never had pluggy call {hook} on a plugin it registered; called: {sorted(set(called))}")
 
 
 def test_building_the_registry_calls_every_hook_through_pluggy(fresh_plugins):

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from latent_fakes import FAKE, RATE, make_corpus, register_fake, save_fake_checkpoint
 
 from musiclatent.cli import cli
-from musiclatent.fileio import CorpusPathError, corpus_file
+from musiclatent.corpus.paths import CorpusPathError, corpus_file
 from musiclatent.latents.table import METADATA_KEY, table_schema
 
 

@@ -64,3 +64,26 @@ def test_the_default_sample_rate_is_written_once():
         found += [f"{path.relative_to(ROOT)}:{t.start[0]}" for t in tokens
                   if t.type == tokenize.NUMBER and t.string.replace("_", "") == "22050"]
     assert found == ["musiclatent/corpus/rates.py:7"], found
+
+
+def test_fileio_reaches_up_only_in_its_deprecation_shims():
+    """The layers contract ignores ``fileio -> locks`` and ``fileio -> corpus.paths`` for the
+    deprecated spellings; any other import of them in fileio would be an upward import it hides."""
+    tree = ast.parse((ROOT / "musiclatent" / "fileio.py").read_text())
+    enclosing = {}  # node -> the function it is in
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        for node in ast.walk(function):
+            if node is not function:
+                enclosing.setdefault(node, function.name)
+    up = {"musiclatent.locks", "musiclatent.corpus.paths"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+        elif isinstance(node, ast.Import):
+            names = {a.name for a in node.names}
+        else:
+            continue
+        if names & up:
+            found.append((enclosing.get(node, "<module>"), sorted(names & up)))
+    assert found == [("_locks", ["musiclatent.locks"]), ("_corpus_paths", ["musiclatent.corpus.paths"])], found

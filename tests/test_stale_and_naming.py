@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from test_readonly_diskfull import _one_line_error, disk_full, ws  # noqa: F401 - ws is a fixture
 
 from musiclatent.cli import cli
-from musiclatent.fileio import remove_stale
+from musiclatent.locks import remove_stale
 
 
 @pytest.mark.parametrize("argv,sub,name", [
@@ -41,7 +41,7 @@ def test_stale_staging_folders_go_and_a_live_one_stays(tmp_path):
         (folder / "assets" / "x.ogg").write_bytes(b"x")
     for folder in (stale, live):
         _age(folder)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom musiclatent.fileio import held\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom musiclatent.locks import held\n"
                                f"with held({str(live)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n"],
                               stdout=subprocess.PIPE, text=True)
     try:

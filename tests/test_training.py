@@ -38,8 +38,11 @@ def test_run_folder_has_metrics_checkpoints_recon_and_charts(tmp_path, tiny_corp
         assert all(np.isfinite(r[key]) for r in rows), key
     assert rows[0]["lr"] == pytest.approx(0.01) and rows[1]["lr"] == pytest.approx(0.005)  # StepLR(1, 0.5)
     assert rows[0]["train_segments"] == 12
+    assert rows == json.loads(json.dumps(result.history))  # the log is the history the call returned
+    best = min(rows, key=lambda r: r["val_loss"])  # the best checkpoint is the lowest validation loss
+    assert (result.best_epoch, result.best_val_loss) == (best["epoch"], best["val_loss"])
     model, meta = load_checkpoint(run / "best.safetensors")
-    assert meta["arch"] == "tiny" and meta["epoch"] == result.best_epoch
+    assert meta["arch"] == "tiny" and meta["epoch"] == best["epoch"] and meta["metrics"] == best
     _, last = load_checkpoint(run / "last.safetensors")
     assert last["epoch"] == 2 and last["training"]["loss"] == "mse"
     for name in ("original.wav", "original.npy", "epoch_001.npy", "epoch_001.wav", "epoch_002.npy", "epoch_002.wav"):

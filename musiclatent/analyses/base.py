@@ -100,10 +100,10 @@ class AnalysisContext:
     def resolve_audio(self, relpath: str | os.PathLike) -> Path:
         """The corpus file a table's ``path`` names, resolved inside the corpus root.
 
-        A clear error when the root is unknown; ``musiclatent.fileio.CorpusPathError`` (naming the
+        A clear error when the root is unknown; ``musiclatent.corpus.paths.CorpusPathError`` (naming the
         path) when it climbs out of the root (``..``, an absolute path elsewhere) or the root is ``/``.
         """
-        from musiclatent.fileio import corpus_file
+        from musiclatent.corpus.paths import corpus_file
 
         if self.corpus_root is None:
             raise AnalysisError(

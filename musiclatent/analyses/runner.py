@@ -32,13 +32,12 @@ from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import (
     atomic_write_json,
     foreign_folder,
-    held,
     inside,
-    remove_stale,
     safe_name,
     staged_naming,
     swap_folder,
 )
+from musiclatent.locks import held, remove_stale
 
 INDEX_FORMAT = "musiclatent-analysis"
 PARQUET_ROWS = 10_000  # tables with more rows are also written as Parquet
@@ -60,7 +59,7 @@ def _table_path(table) -> str:
 
 
 def _corpus_root(table, workspace) -> Path | None:
-    from musiclatent.fileio import CorpusPathError, corpus_root
+    from musiclatent.corpus.paths import CorpusPathError, corpus_root
 
     meta = dict(getattr(table, "metadata", {}) or {})
     root = meta.get("corpus_root") or meta.get("corpus")

@@ -28,8 +28,8 @@ import numpy as np
 
 from musiclatent.corpus.audio import read_audio
 from musiclatent.corpus.errors import AudioReadError, printable
+from musiclatent.corpus.paths import CorpusPathError, corpus_file
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.fileio import CorpusPathError, corpus_file
 
 INDEX_VERSION = 1
 

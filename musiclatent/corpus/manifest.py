@@ -72,8 +72,8 @@ class Manifest:
 
     def abspath(self, rel: str) -> Path:
         """Absolute path of a track from its ``path`` column, inside the corpus root
-        (``AudioReadError`` naming ``rel`` when it climbs out; see ``fileio.corpus_file``)."""
-        from musiclatent.fileio import CorpusPathError, corpus_file
+        (``AudioReadError`` naming ``rel`` when it climbs out; see ``corpus.paths.corpus_file``)."""
+        from musiclatent.corpus.paths import CorpusPathError, corpus_file
 
         try:
             return corpus_file(self.root, rel)

@@ -86,7 +86,7 @@ def encode_corpus(*, checkpoint: str | os.PathLike, manifest, out: str | os.Path
 
 def run_encode(config: EncodeConfig, manifest, *, cache=None, log: Log | None = None) -> Path:
     """``encode_corpus`` for a ready ``EncodeConfig``, holding the table's lock."""
-    from musiclatent.fileio import exclusive
+    from musiclatent.locks import exclusive
 
     with exclusive(config.out, "another `musiclatent encode`"):
         return _encode_locked(config, manifest, cache, log or stderr_log)

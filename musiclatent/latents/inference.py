@@ -78,7 +78,7 @@ class TrackDataset(_Base):
 
         if self.cache is not None and self.cache.is_fresh(row["track_id"], row["path"]):
             return np.asarray(self.cache.get(row["track_id"]), dtype=np.float32)
-        from musiclatent.fileio import corpus_file
+        from musiclatent.corpus.paths import corpus_file
 
         return read_audio(corpus_file(self.root, row["path"]), self.sample_rate)
 
@@ -156,7 +156,8 @@ def manifest_of(manifest):
 def file_stamps(root: str | os.PathLike, tracks) -> dict[str, str]:
     """track id -> ``"size:mtime_ns"`` of its file now (``"missing"`` when it cannot be stat'ed):
     the resume identity of each track, so a file changed since an interrupted run is re-encoded."""
-    from musiclatent.fileio import UnsafePathError, corpus_file
+    from musiclatent.corpus.paths import corpus_file
+    from musiclatent.fileio import UnsafePathError
 
     stamps = {}
     for tid, rel in zip(tracks["track_id"].astype(str), tracks["path"].astype(str), strict=True):

@@ -232,8 +232,8 @@ def encode_corpus_ray(*, checkpoint: str | os.PathLike, manifest, out: str | os.
 
 def run_encode_ray(config: RayEncodeConfig, manifest, *, log=None) -> Path:
     """``encode_corpus_ray`` for a ready ``RayEncodeConfig``, holding the table's lock."""
-    from musiclatent.fileio import exclusive
     from musiclatent.latents.inference import stderr_log
+    from musiclatent.locks import exclusive
 
     with exclusive(config.out, "another `musiclatent encode`"):
         return _encode_ray_locked(config, manifest, log or stderr_log)

@@ -15,11 +15,10 @@ import functools
 import hashlib
 from pathlib import Path
 
+from musiclatent.corpus.paths import CorpusPathError, corpus_file
 from musiclatent.fileio import (
-    CorpusPathError,
     atomic_path,
     atomic_write_text,
-    corpus_file,
     inside,
     safe_name,
 )

@@ -37,13 +37,12 @@ from musiclatent.fileio import (
     atomic_write_json,
     atomic_write_text,
     foreign_folder,
-    held,
     inside,
-    remove_stale,
     safe_name,
     staged_naming,
     swap_folder,
 )
+from musiclatent.locks import held, remove_stale
 from musiclatent.report import similar
 from musiclatent.report.assets import DEFAULT_PREVIEW_SECONDS, VENDOR_JS, AudioStore, write_vendor
 from musiclatent.report.collect import AnalysisOutputs, read_analyses, stale_reason
@@ -98,7 +97,7 @@ def _resolve_table(workspace, table: str | os.PathLike | None, analyses: dict[st
 
 
 def _corpus_root(workspace, meta: dict[str, Any]) -> Path | None:
-    from musiclatent.fileio import CorpusPathError, corpus_root
+    from musiclatent.corpus.paths import CorpusPathError, corpus_root
 
     for key in ("corpus_root", "corpus"):
         root = meta.get(key)

@@ -89,16 +89,34 @@ def gridsearch(models: Sequence[str], lrs: Sequence[float], epochs_list: Sequenc
     into ``out_dir`` (default ``<workspace>/runs/grid``). Extra keyword arguments go to ``train``.
     The returned frame carries the best configurations in ``frame.attrs["best"]``.
     """
+    from musiclatent.training.trainer import _workspace
+
+    check_grid(models, lrs, epochs_list)
+    ws = _workspace(workspace)
+    out = Path(out_dir).expanduser().resolve() if out_dir else inside(ws.root, "runs", "grid")
+    max_epochs = max(int(e) for e in epochs_list)
+    rows, histories = [], []
+    for model in models:
+        for lr in (float(x) for x in lrs):
+            run_dir = inside(out, run_name(model, lr))
+            history, retrained = _grid_run(model, lr, run_dir, max_epochs, workspace=ws, data=data,
+                                           progress=progress, **train_kwargs)
+            histories += [{"model": model, "lr": lr, "epoch": r["epoch"], "train_loss": r["train_loss"],
+                           "val_loss": r["val_loss"]} for r in history]
+            rows += [{"model": model, "lr": lr, "epochs": epochs, **summarize(history, epochs),
+                      "run_dir": str(run_dir), "retrained": retrained}
+                     for epochs in sorted({int(e) for e in epochs_list})]
+    return _write_grid(out, pd.DataFrame(rows), pd.DataFrame(histories), epochs_list)
+
+
+def check_grid(models: Sequence[str], lrs: Sequence[float], epochs_list: Sequence[int]) -> None:
+    """Refuse an empty or non-positive grid, and a model whose scheduler depends on the epoch count."""
     from musiclatent.plugins import get_registry
-    from musiclatent.training.trainer import _workspace, read_run, train
 
     if not models or not lrs or not epochs_list:
         raise GridSearchError("give at least one model, one learning rate and one epoch count")
     if any(int(e) < 1 for e in epochs_list) or any(float(lr) <= 0 for lr in lrs):
         raise GridSearchError("epoch counts and learning rates must be positive")
-    ws = _workspace(workspace)
-    out = Path(out_dir).expanduser().resolve() if out_dir else inside(ws.root, "runs", "grid")
-    max_epochs = max(int(e) for e in epochs_list)
     registry = get_registry()
     for model in models:
         scheduler = dict(registry.architecture(model).recipe.get("scheduler") or {"name": "none"})
@@ -106,32 +124,33 @@ def gridsearch(models: Sequence[str], lrs: Sequence[float], epochs_list: Sequenc
             raise GridSearchError(
                 f"{model}'s scheduler {scheduler.get('name')!r} depends on the number of epochs, so one long "
                 f"run cannot stand for shorter ones; use a model whose recipe uses one of {EPOCH_FREE_SCHEDULERS}")
-    rows, histories = [], []
-    for model in models:
-        for lr in (float(x) for x in lrs):
-            run_dir = inside(out, run_name(model, lr))
-            info = read_run(run_dir)
-            done = info.get("status") in ("finished", "already_done") and len(info.get("history", [])) >= max_epochs
-            if not done:
-                train(model, workspace=ws, data=data, out_dir=run_dir, epochs=max_epochs, lr=lr, resume=True,
-                      progress=progress, **train_kwargs)
-                info = read_run(run_dir)
-            history = info.get("history", [])
-            for r in history:
-                histories.append({"model": model, "lr": lr, "epoch": r["epoch"], "train_loss": r["train_loss"],
-                                  "val_loss": r["val_loss"]})
-            for epochs in sorted({int(e) for e in epochs_list}):
-                rows.append({"model": model, "lr": lr, "epochs": epochs, **summarize(history, epochs),
-                             "run_dir": str(run_dir), "retrained": not done})
-    table = pd.DataFrame(rows)
+
+
+def _grid_run(model: str, lr: float, run_dir: Path, max_epochs: int, **train_kwargs: Any
+              ) -> tuple[list[dict[str, Any]], bool]:
+    """One ``(model, lr)`` run's history, training (or resuming) it unless it finished
+    ``max_epochs`` already; and whether it trained."""
+    from musiclatent.training.trainer import read_run, train
+
+    info = read_run(run_dir)
+    done = info.get("status") in ("finished", "already_done") and len(info.get("history", [])) >= max_epochs
+    if not done:
+        train(model, out_dir=run_dir, epochs=max_epochs, lr=lr, resume=True, **train_kwargs)
+        info = read_run(run_dir)
+    return info.get("history", []), not done
+
+
+def _write_grid(out: Path, table: pd.DataFrame, histories: pd.DataFrame,
+                epochs_list: Sequence[int]) -> pd.DataFrame:
+    """Write the tables and the chart into ``out``; ``table`` with its best configurations attached."""
+    from musiclatent.charts import save_chart
+
     best = best_configurations(table)
     out.mkdir(parents=True, exist_ok=True)
     for frame, name in ((table, "gridsearch.csv"), (best, "gridsearch_best.csv")):
         with atomic_path(out / name) as tmp:
             frame.to_csv(tmp, index=False)
-    from musiclatent.charts import save_chart
-
-    save_chart(grid_chart(pd.DataFrame(histories), epochs_list), out, "gridsearch")
+    save_chart(grid_chart(histories, epochs_list), out, "gridsearch")
     table.attrs["best"] = best
     table.attrs["out_dir"] = str(out)
     return table

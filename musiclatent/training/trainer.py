@@ -13,7 +13,8 @@ training again keeps the previous runs; ``resume=True`` continues the newest). A
     loss_curve.{html,png}    train and validation loss per epoch
     reconstruction.{html,png} log-mel spectrograms of the reference's reconstruction by epoch
 
-Data order depends only on ``(seed, epoch)`` and all RNG states are restored on resume, so a run
+The options are a ``TrainRequest``, resolved with the architecture's recipe (or the resumed run's
+stored settings) into a ``TrainConfig`` (``musiclatent.training.config``). Data order depends only on ``(seed, epoch)`` and all RNG states are restored on resume, so a run
 resumed after epoch k ends with the same weights as an uninterrupted run.
 """
 
@@ -31,10 +32,16 @@ from typing import Any
 
 import torch
 
-from musiclatent.errors import MusiclatentError
 from musiclatent.fileio import atomic_write_json
 from musiclatent.training import data as rundata
 from musiclatent.training import guard
+from musiclatent.training.config import (
+    RESUME_KEYS,
+    TrainConfig,
+    TrainingError,
+    TrainRequest,
+    resolve,
+)
 from musiclatent.training.state import (
     STATE_VERSION,
     MetricsLog,
@@ -43,14 +50,6 @@ from musiclatent.training.state import (
     seed_everything,
     set_rng_state,
 )
-
-
-class TrainingError(MusiclatentError):
-    """Training cannot go on (NaN loss, incompatible resume, empty split ...)."""
-
-
-RESUME_KEYS = ("model", "lr", "loss", "batch_size", "segment_seconds", "seed", "optimizer", "scheduler",
-               "config_overrides", "max_train_segments")
 
 
 @dataclass
@@ -143,201 +142,287 @@ def train(model: str, *, workspace=None, data=None, out_dir=None, epochs: int | 
     ``init_from`` (a checkpoint of the same architecture and config, e.g. the shipped pretrained
     one) starts a new run from its weights instead of a random initialisation (fine-tuning; ignored
     when resuming). Raises ``TrainingError`` on a non-finite loss, gradient, weight or validation
-    loss, keeping the last good checkpoints.
+    loss, keeping the last good checkpoints. The options are a ``TrainRequest``; ``run_training``
+    takes one directly.
     """
-    from musiclatent.checkpoint import load_training_state, save_checkpoint, save_training_state
-    from musiclatent.losses import build_loss
-    from musiclatent.model import count_parameters, release_memory, select_device
+    return run_training(TrainRequest(
+        model=model, workspace=workspace, data=data, out_dir=out_dir, epochs=epochs, lr=lr,
+        batch_size=batch_size, eval_batch_size=eval_batch_size, segment_seconds=segment_seconds, loss=loss,
+        device=device, resume=resume, seed=seed, workers=workers, max_train_segments=max_train_segments,
+        config_overrides=config_overrides, progress=progress, time_budget_s=time_budget_s, charts=charts,
+        cache=cache, overwrite=overwrite, log=log, init_from=init_from))
+
+
+@dataclass
+class _Run:
+    """One training run in progress: what every step reads, and the history it grows."""
+
+    request: TrainRequest
+    cfg: TrainConfig
+    spec: Any
+    run_dir: Path
+    dev: Any
+    sets: dict[str, Any]
+    train_set: Any
+    started: float
+    log: Callable[[str], None] | None
+    net: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    loss_fn: Any = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "val_loss": math.inf})
+    resumed: bool = False
+    initialised_from: dict[str, str] | None = None
+    reference: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def say(self) -> Callable[[str], None] | None:
+        """Where per-epoch lines go (they are progress); warnings always reach ``log``."""
+        return self.log if self.request.progress else None
+
+    @property
+    def state_path(self) -> Path:
+        return self.run_dir / "last.state.pt"
+
+    def stopped(self, what: str) -> TrainingError:
+        return _stopped(what, self.run_dir, self.history, self.best)
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {"model_name": self.cfg.model, "training": plain(self.cfg.as_dict()),
+                **({"initialised_from": self.initialised_from} if self.initialised_from else {})}
+
+
+def run_training(request: TrainRequest) -> TrainResult:
+    """Train as ``request`` says (``train``'s options as one frozen object)."""
+    from musiclatent.model import release_memory
+
+    run = _prepare(request, time.time())
+    status = "already_done" if len(run.history) >= run.cfg.epochs else "finished"
+    try:
+        status = _epochs(run, status)
+    except BaseException as exc:
+        run.info.update(status="failed" if isinstance(exc, Exception) else "interrupted",
+                        error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        _finish(run, status)
+        run.net = run.optimizer = run.scheduler = run.loss_fn = None
+        release_memory()
+    best = run.best
+    return TrainResult(run_dir=run.run_dir, model=request.model, status=status,
+                       epochs_completed=len(run.history), history=run.history, best_epoch=best["epoch"],
+                       best_val_loss=best["val_loss"] if best["epoch"] else None, device=str(run.dev),
+                       seconds=run.info["seconds"])
+
+
+def _prepare(request: TrainRequest, started: float) -> _Run:
+    """Everything before the first epoch: settings, data, run folder, model, run.json."""
+    from musiclatent.checkpoint import load_training_state
+    from musiclatent.model import select_device
     from musiclatent.plugins import get_registry
 
-    started = time.time()
-    if log is None and progress:
-        def log(line: str) -> None:
-            print(line, file=sys.stderr, flush=True)
-    say = log if progress else None  # per-epoch lines are progress; warnings always reach ``log``
-    ws = _workspace(workspace)
-    spec = get_registry().architecture(model)
-    run_dir = _choose_run_dir(ws, model, out_dir, resume, overwrite)
-    recipe = dict(spec.recipe)
-    asked = {"model": model, "lr": lr, "loss": loss, "batch_size": batch_size,
-             "segment_seconds": float(segment_seconds), "seed": int(seed), "optimizer": None,
-             "scheduler": None, "config_overrides": dict(config_overrides or {}),
-             "max_train_segments": max_train_segments}
-    state = None
+    log = request.log if request.log is not None or not request.progress else _stderr
+    ws = _workspace(request.workspace)
+    spec = get_registry().architecture(request.model)
+    run_dir = _choose_run_dir(ws, request.model, request.out_dir, request.resume, request.overwrite)
     state_path = run_dir / "last.state.pt" if run_dir is not None else None
-    if resume and state_path is not None and state_path.exists():
+    state = None
+    if request.resume and state_path is not None and state_path.exists():
         state = load_training_state(state_path)
-        stored = state["config"]
-        for key in RESUME_KEYS:
-            if asked.get(key) is not None and key in stored and asked[key] != stored[key] and key not in (
-                    "optimizer", "scheduler"):
-                raise TrainingError(
-                    f"{run_dir}: the run being resumed used {key}={stored[key]!r}, not {asked[key]!r}; "
-                    "pass the same options, or drop --resume to start over")
-        cfg = {**stored, "epochs": int(epochs or stored["epochs"]),
-               "eval_batch_size": int(eval_batch_size or stored["eval_batch_size"]), "workers": int(workers)}
-    else:
-        cfg = {**asked, "lr": float(lr or recipe.get("lr", 1e-3)), "loss": loss or recipe.get("loss", "mse"),
-               "batch_size": int(batch_size or recipe.get("batch_size", 10)),
-               "eval_batch_size": int(eval_batch_size or recipe.get("eval_batch_size", 20)),
-               "epochs": int(epochs or recipe.get("epochs", 30)), "optimizer": recipe.get("optimizer", "adam"),
-               "scheduler": plain(recipe.get("scheduler", {"name": "none"})), "workers": int(workers)}
-        if recipe.get("grad_clip") is not None:  # recorded only when a recipe asks (older runs stay byte-equal)
-            cfg["grad_clip"] = float(recipe["grad_clip"])
-    if cfg["epochs"] < 1:
-        raise TrainingError("epochs must be at least 1")
-
-    dev = select_device(device)
-    sets = rundata.load_datasets(ws, data, spec.sample_rate, cfg["segment_seconds"], progress=progress,
-                                 cache=cache)
-    _check_segment_length(sets, cfg["segment_seconds"], log)
-    train_set = rundata.subset(sets["train"], cfg["max_train_segments"], cfg["seed"])
+    cfg = resolve(request, dict(spec.recipe), state["config"] if state is not None else None, run_dir)
+    dev = select_device(request.device)
+    sets = rundata.load_datasets(ws, request.data, spec.sample_rate, cfg.segment_seconds,
+                                 progress=request.progress, cache=request.cache)
+    _check_segment_length(sets, cfg.segment_seconds, log)
+    train_set = rundata.subset(sets["train"], cfg.max_train_segments, cfg.seed)
     if len(train_set) == 0 or len(sets["validation"]) == 0:
         raise TrainingError(f"the corpus in {sets['root']} has no train or no validation segments; "
                             "add tracks or use shorter --segment-seconds")
     if run_dir is None:
-        run_dir = ws.new_run_dir(model)
-        state_path = run_dir / "last.state.pt"
+        run_dir = ws.new_run_dir(request.model)
     run_dir.mkdir(parents=True, exist_ok=True)
-    log_file = MetricsLog(run_dir / "metrics.jsonl")
+    run = _Run(request=request, cfg=cfg, spec=spec, run_dir=run_dir, dev=dev, sets=sets, train_set=train_set,
+               started=started, log=log)
+    _build(run, state)
+    run.reference = rundata.reference_segment(sets)
+    rundata.write_original(run_dir, run.reference, spec.sample_rate)
+    _start_info(run)
+    return run
 
-    seed_everything(cfg["seed"])
-    net = spec.build(**cfg["config_overrides"]).to(dev)
-    optimizer = _optimizer(cfg["optimizer"], net.parameters(), cfg["lr"])
-    scheduler = _scheduler(cfg["scheduler"], optimizer, cfg["epochs"])
-    loss_fn = build_loss(cfg["loss"], spec.sample_rate).to(dev)
-    history: list[dict[str, Any]] = []
-    best = {"epoch": None, "val_loss": math.inf}
-    initialised_from = None
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _build(run: _Run, state: dict[str, Any] | None) -> None:
+    """Seed, build the model, optimiser, scheduler and loss; restore ``state`` (resume) or start fresh."""
+    from musiclatent.losses import build_loss
+
+    cfg, dev = run.cfg, run.dev
+    log_file = MetricsLog(run.run_dir / "metrics.jsonl")
+    seed_everything(cfg.seed)
+    run.net = run.spec.build(**cfg.config_overrides).to(dev)
+    run.optimizer = _optimizer(cfg.optimizer, run.net.parameters(), cfg.lr)
+    run.scheduler = _scheduler(cfg.scheduler, run.optimizer, cfg.epochs)
+    run.loss_fn = build_loss(cfg.loss, run.spec.sample_rate).to(dev)
     if state is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, best = list(state["history"]), dict(state["best"])
+        run.net.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        run.history, run.best = list(state["history"]), dict(state["best"])
+        run.resumed = True
         set_rng_state(state["rng"])
-        log_file.rewrite(history)
+        log_file.rewrite(run.history)
     else:
-        initialised_from = _initialise(net, model, init_from) if init_from is not None else None
-        rundata.clear_run_outputs(run_dir)
-    start_epoch = len(history)
-    reference = rundata.reference_segment(sets)
-    rundata.write_original(run_dir, reference, spec.sample_rate)
+        init_from = run.request.init_from
+        run.initialised_from = _initialise(run.net, cfg.model, init_from) if init_from is not None else None
+        rundata.clear_run_outputs(run.run_dir)
 
-    info = {"model": model, "description": spec.description, "plugin": spec.plugin,
-            "config": plain({**dict(spec.defaults), **cfg["config_overrides"]}), "recipe": plain(recipe),
-            "training": plain(cfg), "data": sets["info"], "device": str(dev),
-            "parameters": count_parameters(net), "torch": torch.__version__, "pid": os.getpid(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running",
-            "reference": reference["meta"], "resumed_from_epoch": start_epoch if state is not None else None,
-            "initialised_from": initialised_from}
-    atomic_write_json(run_dir / "run.json", info)
-    if say is not None:
-        say(f"{model}: run folder {run_dir}"
-            + (f", resumed after epoch {start_epoch}" if state is not None else "") + f", on {dev}")
 
-    loader = rundata.make_train_loader(train_set, cfg["batch_size"], cfg["workers"], cfg["seed"])
-    status = "already_done" if start_epoch >= cfg["epochs"] else "finished"
-    bar = None
-    checkpoint_meta = {"model_name": model, "training": plain(cfg),
-                       **({"initialised_from": initialised_from} if initialised_from else {})}
+def _start_info(run: _Run) -> None:
+    """Write run.json (status ``running``) and say where the run trains."""
+    from musiclatent.model import count_parameters
+
+    spec, start_epoch = run.spec, len(run.history)
+    run.info = {"model": run.cfg.model, "description": spec.description, "plugin": spec.plugin,
+                "config": plain({**dict(spec.defaults), **run.cfg.config_overrides}), "recipe": plain(dict(spec.recipe)),
+                "training": plain(run.cfg.as_dict()), "data": run.sets["info"], "device": str(run.dev),
+                "parameters": count_parameters(run.net), "torch": torch.__version__, "pid": os.getpid(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running",
+                "reference": run.reference["meta"], "resumed_from_epoch": start_epoch if run.resumed else None,
+                "initialised_from": run.initialised_from}
+    atomic_write_json(run.run_dir / "run.json", run.info)
+    if run.say is not None:
+        run.say(f"{run.cfg.model}: run folder {run.run_dir}"
+                + (f", resumed after epoch {start_epoch}" if run.resumed else "") + f", on {run.dev}")
+
+
+def _epochs(run: _Run, status: str) -> str:
+    """Train the remaining epochs; the final status (``time_budget`` when the budget cut one)."""
+    cfg = run.cfg
+    loader = rundata.make_train_loader(run.train_set, cfg.batch_size, cfg.workers, cfg.seed)
+    start_epoch = len(run.history)
     loop_started = time.time()
-    try:
-        for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
-            loader.sampler.set_epoch(epoch)
-            net.train()
-            lr_now = optimizer.param_groups[0]["lr"]
-            t_epoch = time.perf_counter()
-            wait = compute = total = 0.0
-            seen = 0
-            partial = False
-            clock = time.perf_counter()
-            bar = rundata.progress_bar(total=len(train_set), desc=f"{model} epoch {epoch}/{cfg['epochs']}",
-                                       enabled=progress)
-            for batch_index, (wave, _labels, _meta) in enumerate(loader):
-                got = time.perf_counter()
-                wait += got - clock
-                wave = wave.to(dev, non_blocking=True)
-                optimizer.zero_grad(set_to_none=True)
-                value = loss_fn(net(wave), wave)
-                aux = getattr(net, "aux_loss", None)  # e.g. a VQ commitment or VAE KL term
-                if aux is not None:
-                    value = value + aux
-                item = float(value.detach())
-                where = f"at epoch {epoch}, batch {batch_index + 1} of {len(loader)}"
-                if not math.isfinite(item):
-                    raise _stopped(f"loss became {item} {where}", run_dir, history, best)
-                value.backward()
-                bad = guard.nonfinite_gradient(net)
-                if bad is not None:
-                    raise _stopped(f"the gradient of {bad} became non-finite {where} (loss {item:.6g})",
-                                   run_dir, history, best)
-                if cfg.get("grad_clip"):  # global-norm clipping (DAC / EnCodec / Vocos clip too)
-                    torch.nn.utils.clip_grad_norm_(net.parameters(), cfg["grad_clip"])
-                optimizer.step()
-                total += item * wave.shape[0]
-                seen += wave.shape[0]
-                clock = time.perf_counter()
-                compute += clock - got
-                bar.update(wave.shape[0])
-                bar.set_postfix(loss=f"{total / seen:.4g}", refresh=batch_index == 0)  # shown from batch 1
-                if time_budget_s is not None and time.time() - started > time_budget_s:
-                    partial = True
-                    break
-            bar.close()
-            scheduler.step()
-            bad = guard.nonfinite_weight(net)
-            if bad is not None:
-                raise _stopped(f"{bad} became non-finite after epoch {epoch}", run_dir, history, best)
-            val = rundata.validate(net, sets["validation"], loss_fn, cfg["eval_batch_size"], dev, spec.sample_rate)
-            if not math.isfinite(val["val_loss"]):
-                raise _stopped(f"validation loss became {val['val_loss']} after epoch {epoch}", run_dir,
-                               history, best)
-            recon = rundata.write_reconstruction(run_dir, net, reference, epoch, dev, spec.sample_rate)
-            row = {"epoch": epoch, "train_loss": total / max(seen, 1), **val, "lr": lr_now,
-                   "train_segments": seen, "data_wait_s": round(wait, 4), "compute_s": round(compute, 4),
-                   "epoch_s": round(time.perf_counter() - t_epoch, 4),
-                   "segments_per_s": round(seen / max(wait + compute, 1e-9), 3), "recon_si_sdr": recon}
-            if partial:
-                row["partial"] = True
-            history.append(row)
-            if val["val_loss"] < best["val_loss"]:
-                best = {"epoch": epoch, "val_loss": val["val_loss"]}
-                save_checkpoint(run_dir / "best.safetensors", net, epoch=epoch, metrics=row, **checkpoint_meta)
-            save_checkpoint(run_dir / "last.safetensors", net, epoch=epoch, metrics=row, **checkpoint_meta)
-            log_file.append(row)
-            save_training_state(state_path, {
-                "version": STATE_VERSION, "epoch": epoch, "config": plain(cfg), "model": net.state_dict(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "history": plain(history), "best": best, "rng": rng_state()})
-            if say is not None:
-                say(_epoch_line(model, row, cfg["epochs"], best, partial, time.time() - loop_started,
+    for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        loader.sampler.set_epoch(epoch)
+        run.net.train()
+        lr_now = run.optimizer.param_groups[0]["lr"]
+        t_epoch = time.perf_counter()
+        pass_ = _train_pass(run, loader, epoch)
+        row = _end_epoch(run, epoch, pass_, lr_now, t_epoch)
+        if run.say is not None:
+            run.say(_epoch_line(cfg.model, row, cfg.epochs, run.best, pass_.partial, time.time() - loop_started,
                                 epoch - start_epoch))
-            if partial:
-                status = "time_budget"
-                break
-    except BaseException as exc:
-        info.update(status="failed" if isinstance(exc, Exception) else "interrupted",
-                    error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        info.update(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(time.time() - started, 3),
-                    epochs_completed=len(history), best_epoch=best["epoch"],
-                    best_val_loss=best["val_loss"] if best["epoch"] else None)
-        if info["status"] == "running":
-            info["status"] = status
-        atomic_write_json(run_dir / "run.json", info)
-        if charts and history:
-            from musiclatent.training.charts import write_run_charts
+        if pass_.partial:
+            return "time_budget"
+    return status
 
-            write_run_charts(run_dir, spec.sample_rate, history)
-        del net, optimizer
-        release_memory()
-    return TrainResult(run_dir=run_dir, model=model, status=status, epochs_completed=len(history),
-                       history=history, best_epoch=best["epoch"],
-                       best_val_loss=best["val_loss"] if best["epoch"] else None, device=str(dev),
-                       seconds=info["seconds"])
+
+@dataclass
+class _Pass:
+    """One epoch's pass over the training data: the summed loss, segments, and where time went."""
+
+    total: float = 0.0
+    seen: int = 0
+    wait: float = 0.0
+    compute: float = 0.0
+    partial: bool = False
+
+
+def _train_pass(run: _Run, loader, epoch: int) -> _Pass:
+    """One pass over ``loader`` (stopped early, ``partial``, by the time budget)."""
+    cfg, net, optimizer, budget = run.cfg, run.net, run.optimizer, run.request.time_budget_s
+    done = _Pass()
+    clock = time.perf_counter()
+    bar = rundata.progress_bar(total=len(run.train_set), desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}",
+                               enabled=run.request.progress)
+    try:
+        for batch_index, (wave, _labels, _meta) in enumerate(loader):
+            got = time.perf_counter()
+            done.wait += got - clock
+            wave = wave.to(run.dev, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            value = run.loss_fn(net(wave), wave)
+            aux = getattr(net, "aux_loss", None)  # e.g. a VQ commitment or VAE KL term
+            if aux is not None:
+                value = value + aux
+            item = float(value.detach())
+            _step(run, value, item, f"at epoch {epoch}, batch {batch_index + 1} of {len(loader)}")
+            done.total += item * wave.shape[0]
+            done.seen += wave.shape[0]
+            clock = time.perf_counter()
+            done.compute += clock - got
+            bar.update(wave.shape[0])
+            bar.set_postfix(loss=f"{done.total / done.seen:.4g}", refresh=batch_index == 0)  # shown from batch 1
+            if budget is not None and time.time() - run.started > budget:
+                done.partial = True
+                break
+    finally:
+        bar.close()
+    return done
+
+
+def _step(run: _Run, value: torch.Tensor, item: float, where: str) -> None:
+    """Backpropagate ``value`` and step the optimiser; refuse a non-finite loss or gradient."""
+    if not math.isfinite(item):
+        raise run.stopped(f"loss became {item} {where}")
+    value.backward()
+    bad = guard.nonfinite_gradient(run.net)
+    if bad is not None:
+        raise run.stopped(f"the gradient of {bad} became non-finite {where} (loss {item:.6g})")
+    if run.cfg.grad_clip:  # global-norm clipping (DAC / EnCodec / Vocos clip too)
+        torch.nn.utils.clip_grad_norm_(run.net.parameters(), run.cfg.grad_clip)
+    run.optimizer.step()
+
+
+def _end_epoch(run: _Run, epoch: int, done: _Pass, lr_now: float, t_epoch: float) -> dict[str, Any]:
+    """Step the scheduler, validate, write the reconstruction, the checkpoints, metrics and state."""
+    from musiclatent.checkpoint import save_checkpoint, save_training_state
+
+    net, sample_rate = run.net, run.spec.sample_rate
+    run.scheduler.step()
+    bad = guard.nonfinite_weight(net)
+    if bad is not None:
+        raise run.stopped(f"{bad} became non-finite after epoch {epoch}")
+    val = rundata.validate(net, run.sets["validation"], run.loss_fn, run.cfg.eval_batch_size, run.dev, sample_rate)
+    if not math.isfinite(val["val_loss"]):
+        raise run.stopped(f"validation loss became {val['val_loss']} after epoch {epoch}")
+    recon = rundata.write_reconstruction(run.run_dir, net, run.reference, epoch, run.dev, sample_rate)
+    row = {"epoch": epoch, "train_loss": done.total / max(done.seen, 1), **val, "lr": lr_now,
+           "train_segments": done.seen, "data_wait_s": round(done.wait, 4), "compute_s": round(done.compute, 4),
+           "epoch_s": round(time.perf_counter() - t_epoch, 4),
+           "segments_per_s": round(done.seen / max(done.wait + done.compute, 1e-9), 3), "recon_si_sdr": recon}
+    if done.partial:
+        row["partial"] = True
+    run.history.append(row)
+    meta = run.checkpoint_meta()
+    if val["val_loss"] < run.best["val_loss"]:
+        run.best = {"epoch": epoch, "val_loss": val["val_loss"]}
+        save_checkpoint(run.run_dir / "best.safetensors", net, epoch=epoch, metrics=row, **meta)
+    save_checkpoint(run.run_dir / "last.safetensors", net, epoch=epoch, metrics=row, **meta)
+    MetricsLog(run.run_dir / "metrics.jsonl").append(row)
+    save_training_state(run.state_path, {
+        "version": STATE_VERSION, "epoch": epoch, "config": plain(run.cfg.as_dict()), "model": net.state_dict(),
+        "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+        "history": plain(run.history), "best": run.best, "rng": rng_state()})
+    return row
+
+
+def _finish(run: _Run, status: str) -> None:
+    """Record how the run ended in run.json (also after an error) and draw its charts."""
+    info, best = run.info, run.best
+    info.update(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(time.time() - run.started, 3),
+                epochs_completed=len(run.history), best_epoch=best["epoch"],
+                best_val_loss=best["val_loss"] if best["epoch"] else None)
+    if info["status"] == "running":
+        info["status"] = status
+    atomic_write_json(run.run_dir / "run.json", info)
+    if run.request.charts and run.history:
+        from musiclatent.training.charts import write_run_charts
+
+        write_run_charts(run.run_dir, run.spec.sample_rate, run.history)
 
 
 def _choose_run_dir(ws, model: str, out_dir, resume: bool, overwrite: bool) -> Path | None:
@@ -372,7 +457,7 @@ def _check_segment_length(sets: dict[str, Any], seconds: float, log) -> None:
         if log is not None:
             log(f"warning: {message}")
         else:
-            warnings.warn(message, stacklevel=3)
+            warnings.warn(message, stacklevel=5)  # the line calling train()
 
 
 def _epoch_line(model: str, row: dict[str, Any], epochs: int, best: dict[str, Any], partial: bool,
@@ -405,3 +490,7 @@ def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
         return {}
     info["history"] = MetricsLog(run_dir / "metrics.jsonl").read()
     return info
+
+
+__all__ = ["RESUME_KEYS", "TrainConfig", "TrainRequest", "TrainResult", "TrainingError", "read_run", "run_training",
+           "train"]
