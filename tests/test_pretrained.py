@@ -16,7 +16,7 @@ from musiclatent import checkpoint as ckmod
 from musiclatent.fileio import sha256_file
 
 torch.set_num_threads(1)
-SHIPPED = ("alt5", "mel12", "mel48")
+SHIPPED = ("alt5", "mel12", "mel48", "hybrid12")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -48,6 +48,29 @@ def test_readme_names_each_shipped_file_with_its_sha256():
     for name, path in shipped.items():
         assert sha256_file(path) in readme, name
     assert "python -m benchmarks.devcorpus" in readme and "musiclatent" in readme
+
+
+def test_shipped_hybrid12_gives_back_a_bass_line_and_the_level_above_it():
+    """The shipped 1/12 successor of mel12 keeps the waveform (not only the spectrum) of the low band
+    and puts the band above the crossover back within a few dB of the reference's level."""
+    from musiclatent.checkpoint import load_checkpoint, pretrained_checkpoint
+    from musiclatent.metrics.audio import si_sdr
+
+    model, _ = load_checkpoint(pretrained_checkpoint("hybrid12"))
+    sr = model.sample_rate
+    t = torch.arange(2 * sr) / sr
+    bass = 0.3 * torch.sin(2 * np.pi * 110 * t) + 0.2 * torch.sin(2 * np.pi * 165 * t + 1.0)
+    hiss = torch.randn(2 * sr, generator=torch.Generator().manual_seed(0))
+    hiss = torch.fft.irfft(torch.fft.rfft(hiss) * (torch.fft.rfftfreq(2 * sr, 1 / sr) > 3000), n=2 * sr)
+    wave = (bass + 0.03 * hiss / hiss.std())[None, None]
+    with torch.inference_mode():
+        out = model.decode(model.encode(wave), length=wave.shape[-1])
+    low = torch.fft.rfftfreq(2 * sr, 1 / sr) < 500
+    keep = lambda w: torch.fft.irfft(torch.fft.rfft(w.flatten()) * low, n=2 * sr)  # noqa: E731
+    assert float(si_sdr(keep(wave), keep(out))) > 20.0  # the bass's waveform, phase and all
+    high = torch.fft.rfftfreq(2 * sr, 1 / sr) > 3500
+    level = lambda w: torch.fft.rfft(w.flatten()).abs().pow(2)[high].sum()  # noqa: E731
+    assert abs(10 * np.log10(float(level(out) / level(wave)))) < 6.0
 
 
 @pytest.fixture
