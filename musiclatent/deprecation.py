@@ -12,10 +12,16 @@ A module that moved leaves a thin shim at its old path::
 ``from old.path import name`` then returns ``new.path.name`` and emits a ``DeprecationWarning``
 naming the new path, attributed to the importing line. The import stays explicit (inside
 ``_new``), so the import-linter contracts see where the shim points.
+
+A package whose modules moved without leaving files behind (so that git sees pure renames and
+carries edits made on the old paths over to the new ones) declares them with ``moved_modules``
+in its ``__init__``: ``import old.package.module`` and ``from old.package.module import name``
+keep working through a shim module object registered in ``sys.modules``.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -43,4 +49,19 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
     return __getattr__
 
 
-__all__ = ["moved"]
+def moved_modules(package: str, modules: dict[str, Callable[[], ModuleType]]) -> None:
+    """Register a shim module ``package.name`` for each moved module (``name -> new``), each
+    with ``moved``'s ``__getattr__``; call it from the old package's ``__init__``."""
+    parent = sys.modules[package]
+    for name, new in modules.items():
+        old = f"{package}.{name}"
+        shim = sys.modules.get(old)
+        if shim is None:
+            shim = ModuleType(old, f"Deprecated: moved, re-exported with a DeprecationWarning "
+                                   f"({package}'s docstring names the new home).")
+            shim.__getattr__ = moved(old, new)  # type: ignore[method-assign]
+            sys.modules[old] = shim
+        setattr(parent, name, shim)
+
+
+__all__ = ["moved", "moved_modules"]
