@@ -28,9 +28,10 @@ from types import ModuleType
 
 
 def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None = None,
-          renamed: dict[str, str] | None = None) -> Callable[[str], object]:
+          renamed: dict[str, str] | None = None, stacklevel: int = 2) -> Callable[[str], object]:
     """A module ``__getattr__`` for the shim ``old``: public names (or only ``names``) come from
-    the module ``new()`` returns; ``renamed`` maps an old name to its new one."""
+    the module ``new()`` returns; ``renamed`` maps an old name to its new one; ``stacklevel``
+    (the warning's frame) is 3 when another ``__getattr__`` calls this one."""
     renamed = renamed or {}
 
     def __getattr__(name: str) -> object:
@@ -43,8 +44,21 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
         except AttributeError:
             raise AttributeError(f"module {old!r} has no attribute {name!r}") from None
         warnings.warn(f"{old}.{name} moved to {module.__name__}.{target}; import it from there "
-                      f"({old} is removed in the next minor release)", DeprecationWarning, stacklevel=2)
+                      f"({old} is removed in the next minor release)", DeprecationWarning, stacklevel=stacklevel)
         return value
+
+    return __getattr__
+
+
+def moved_apart(old: str, parts: dict[Callable[[], ModuleType], tuple[str, ...]]) -> Callable[[str], object]:
+    """A module ``__getattr__`` for a shim whose names went to several modules: ``parts`` maps
+    each ``new`` (as for ``moved``) to the names that went there."""
+    getters = {name: moved(old, new, names=names, stacklevel=3) for new, names in parts.items() for name in names}
+
+    def __getattr__(name: str) -> object:
+        if name not in getters:
+            raise AttributeError(f"module {old!r} has no attribute {name!r}")
+        return getters[name](name)
 
     return __getattr__
 
@@ -64,4 +78,4 @@ def moved_modules(package: str, modules: dict[str, Callable[[], ModuleType]]) ->
         setattr(parent, name, shim)
 
 
-__all__ = ["moved", "moved_modules"]
+__all__ = ["moved", "moved_apart", "moved_modules"]

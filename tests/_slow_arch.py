@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from musiclatent.hookspecs import hookimpl
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.registry import ArchitectureSpec
 
 ENCODE_SLEEP_S = 0.4

@@ -45,7 +45,7 @@ def test_builtin_bases_are_kept_for_existing_callers():
     from musiclatent.exporting import ExportError
     from musiclatent.fileio import CorpusPathError
     from musiclatent.losses import LossSpecError
-    from musiclatent.model import DeviceError
+    from musiclatent.devices import DeviceError
     from musiclatent.testing import ConformanceError
 
     for cls in (ExportError, CorpusPathError, LossSpecError, DeviceError):

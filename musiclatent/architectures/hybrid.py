@@ -37,8 +37,8 @@ import torch
 from torch import nn
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
-from musiclatent.models.layers import (
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.nn.modern_layers import (
     ISTFTHead,
     UpBlock,
     WNConv1d,

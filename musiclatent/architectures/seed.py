@@ -27,15 +27,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
-from musiclatent.models.blocks import (
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.nn.seed_layers import (
     LeftUnpool1d,
     as_int_list,
     down_conv,
     init_scale_preserving,
     up_conv,
 )
-from musiclatent.models.fused import FusedLinearEncoder
+from musiclatent.nn.fused import FusedLinearEncoder
 
 
 def _check_sample_rate(sample_rate: int) -> int:

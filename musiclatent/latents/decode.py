@@ -37,7 +37,7 @@ def load_table_model(table: LatentTable | str | os.PathLike, checkpoint: str | o
     ``CheckpointError`` when the file is missing or its sha256 differs from the table's.
     """
     from musiclatent.checkpoint import CheckpointError, find_pretrained, load_checkpoint
-    from musiclatent.model import select_device
+    from musiclatent.devices import select_device
 
     table = _table(table)
     meta = table.metadata

@@ -124,7 +124,7 @@ def evaluate(
 
     from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
     from musiclatent.latents.inference import TrackDataset, checkpoint_segment_seconds, manifest_of
-    from musiclatent.model import select_device
+    from musiclatent.devices import select_device
 
     manifest = manifest_of(manifest)
     dev = select_device(device)

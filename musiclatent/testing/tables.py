@@ -27,7 +27,7 @@ def tiny_codec_factory(channels: int = 4, hop: int = 32):
     """A linear strided-conv autoencoder: ``wave[B,1,T] -> latent[B,channels,ceil(T/hop)]``."""
     from torch import nn
 
-    from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+    from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 
     class TinyCodec(AudioAutoencoder):
         sample_rate = TINY_RATE
