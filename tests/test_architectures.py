@@ -183,8 +183,8 @@ def test_models_command_lists_the_seed_models():
 @pytest.mark.parametrize("name", sorted(SEED_SIZES))
 def test_factory_defaults_equal_spec_defaults(name):
     """``musiclatent.architectures.seed.AltN()`` called directly builds the same model as the registry."""
-    from musiclatent.architectures.base import count_parameters
     from musiclatent.architectures import seed
+    from musiclatent.architectures.base import count_parameters
 
     direct = getattr(seed, name.capitalize())()
     built = get_registry().architecture(name).build()

@@ -63,9 +63,9 @@ def test_unknown_and_private_names_are_attribute_errors(old):
 def test_moved_model_modules_import_warn_at_the_importing_line_and_build_the_same_model():
     """``musiclatent.models.*`` left no files behind (git carries edits over to the new paths);
     ``import``, ``from ... import`` and the registry's ``"musiclatent.models.seed:Alt5"`` still work."""
+    import musiclatent.models.seed as old_seed
     import torch
 
-    import musiclatent.models.seed as old_seed
     from musiclatent.architectures import seed
     from musiclatent.registry import ArchitectureSpec
 

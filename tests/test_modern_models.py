@@ -72,8 +72,8 @@ def test_snake_is_identity_plus_a_periodic_bump_and_trains_alpha():
 
 
 def test_unknown_activation_and_bad_strides_are_clear_errors():
-    from musiclatent.nn.modern_layers import activation
     from musiclatent.architectures.modern import WaveAutoencoder
+    from musiclatent.nn.modern_layers import activation
 
     with pytest.raises(ValueError, match="unknown activation"):
         activation("swish9", 4)

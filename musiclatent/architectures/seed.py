@@ -26,8 +26,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+from musiclatent.nn.fused import FusedLinearEncoder
 from musiclatent.nn.seed_layers import (
     LeftUnpool1d,
     as_int_list,
@@ -35,7 +36,6 @@ from musiclatent.nn.seed_layers import (
     init_scale_preserving,
     up_conv,
 )
-from musiclatent.nn.fused import FusedLinearEncoder
 
 
 def _check_sample_rate(sample_rate: int) -> int:

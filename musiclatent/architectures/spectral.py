@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
+from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.nn.modern_layers import LOG_MEL_FLOOR as LOG_FLOOR  # noqa: F401 - the old name
 from musiclatent.nn.modern_layers import (
     DownBlock,

@@ -63,8 +63,8 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
     """
     import torch
 
-    from musiclatent.checkpoint import load_checkpoint, save_checkpoint
     from musiclatent.architectures.base import AudioAutoencoder
+    from musiclatent.checkpoint import load_checkpoint, save_checkpoint
 
     spec = _resolve(spec_or_name)
     name = spec.name
