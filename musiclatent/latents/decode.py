@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from musiclatent.latents.table import LatentTable, LatentTableError
+from musiclatent.latents.errors import LatentTableError
+from musiclatent.latents.reader import LatentTable
 
 
 def _table(table: LatentTable | str | os.PathLike) -> LatentTable:
