@@ -34,6 +34,10 @@ MOVED = [
     ("musiclatent.models.blocks", "LeftUnpool1d", "musiclatent.nn.seed_layers"),
     ("musiclatent.models.layers", "Snake1d", "musiclatent.nn.modern_layers"),
     ("musiclatent.models.layers", "ISTFTHead", "musiclatent.nn.modern_layers"),
+    ("musiclatent.benchmarks.quality", "run_quality", "musiclatent.quality.benchmark"),
+    ("musiclatent.benchmarks.quality", "DEFAULT_MODELS", "musiclatent.quality.benchmark"),
+    ("musiclatent.benchmarks.references", "opus_roundtrip", "musiclatent.quality.references"),
+    ("musiclatent.benchmarks.references", "resample_codec", "musiclatent.quality.references"),
 ]
 
 
@@ -86,16 +90,17 @@ def test_moved_model_modules_import_warn_at_the_importing_line_and_build_the_sam
         assert old_seed.Alt5 is seed.Alt5
 
 
-def test_a_model_module_still_at_its_old_path_is_refused():
+@pytest.mark.parametrize("package", ["models", "benchmarks"])
+def test_a_module_still_at_its_old_path_is_refused(package):
     """The moved modules' old files are gone: a file reappearing at an old path (say, a merge
     that missed a rename) would be silently shadowed by the shim, so fail loudly here instead."""
     from pathlib import Path
 
     import musiclatent
 
-    package = Path(musiclatent.__file__).parent
-    left = sorted(p.name for p in (package / "models").glob("*.py") if p.name != "__init__.py")
-    assert left == [], f"musiclatent/models/ should hold only the shim __init__.py, found {left}"
+    root = Path(musiclatent.__file__).parent
+    left = sorted(p.name for p in (root / package).glob("*.py") if p.name != "__init__.py")
+    assert left == [], f"musiclatent/{package}/ should hold only the shim __init__.py, found {left}"
 
 
 def test_private_rows_helper_is_renamed():

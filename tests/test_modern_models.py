@@ -152,8 +152,8 @@ def test_benchmark_rejects_unknown_models_before_training(tmp_path):
 
 
 def test_quality_benchmark_smoke(tmp_path, tiny_corpus):
-    from musiclatent.benchmarks.quality import COLUMNS, format_table, kbps_of, run_quality
-    from musiclatent.benchmarks.references import ffmpeg_opus_available
+    from musiclatent.quality.benchmark import COLUMNS, format_table, kbps_of, run_quality
+    from musiclatent.quality.references import ffmpeg_opus_available
 
     result = run_quality(tmp_path / "q", models=["wave48", "mel12"], budget_s=1.0, segment_seconds=1.0, epochs=1,
                          corpus=tiny_corpus, encodec=False, charts=False, progress=False)
@@ -204,8 +204,8 @@ def test_istft_head_phase_prior_overlap_adds_a_bin_centred_sine_coherently():
 
 
 def test_dac_mel_distance_sums_seven_scales():
-    from musiclatent.benchmarks.quality import DAC_MEL_SCALES, dac_mel_distance
     from musiclatent.metrics.audio import mel_distance
+    from musiclatent.quality.benchmark import DAC_MEL_SCALES, dac_mel_distance
 
     g = torch.Generator().manual_seed(0)
     ref = torch.randn(2, 1, 4096, generator=g) * 0.1
@@ -221,8 +221,8 @@ def test_quality_benchmark_on_a_labelled_folder(tmp_path):
     by source_track, DAC's mel distance is reported and spectrogram pictures are written."""
     import numpy as np
 
-    from musiclatent.benchmarks.quality import run_quality
     from musiclatent.corpus.audio import write_audio
+    from musiclatent.quality.benchmark import run_quality
 
     root = tmp_path / "c"
     rows = ["path,label,split,source_track"]
