@@ -175,7 +175,7 @@ class LinearConvAutoencoder(AudioAutoencoder):
         x = pad_to_multiple(wave, self.hop)
         if torch.is_grad_enabled():
             return self.encoder(x)
-        return self._fused(x)  # inference: the linear stack as one strided matmul (models/fused.py)
+        return self._fused(x)  # inference: the linear stack as one strided matmul (nn/fused.py)
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         return fit_length(self.decoder(latent), length)
