@@ -53,6 +53,9 @@ def test_from_import_warns_at_the_importing_line():
     with pytest.warns(DeprecationWarning) as caught:
         from musiclatent.analysis import AnalysisResult  # noqa: F401
     assert caught[0].filename == __file__
+    with pytest.warns(DeprecationWarning) as caught:  # a shim whose names went to two modules
+        from musiclatent.model import AudioAutoencoder, select_device  # noqa: F401
+    assert [w.filename for w in caught] == [__file__, __file__]
 
 
 @pytest.mark.parametrize("old", ["musiclatent.analysis", "musiclatent.model", "musiclatent.models.layers"])
