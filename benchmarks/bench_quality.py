@@ -2,7 +2,7 @@
 
     python benchmarks/bench_quality.py --budget-s 120 --threads 1 --out /tmp/quality
 
-The library code is ``musiclatent.benchmarks.quality.run_quality``; this script only forwards to
+The library code is ``musiclatent.quality.benchmark.run_quality``; this script only forwards to
 the CLI command so both stay one implementation.
 """
 

@@ -21,9 +21,9 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from musiclatent.benchmarks import quality as q
     from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.dataset import SegmentDataset
+    from musiclatent.quality import benchmark as q
     from musiclatent.workspace import Workspace, load_manifest
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

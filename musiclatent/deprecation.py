@@ -12,10 +12,16 @@ A module that moved leaves a thin shim at its old path::
 ``from old.path import name`` then returns ``new.path.name`` and emits a ``DeprecationWarning``
 naming the new path, attributed to the importing line. The import stays explicit (inside
 ``_new``), so the import-linter contracts see where the shim points.
+
+A package whose modules moved without leaving files behind (so that git sees pure renames and
+carries edits made on the old paths over to the new ones) declares them with ``moved_modules``
+in its ``__init__``: ``import old.package.module`` and ``from old.package.module import name``
+keep working through a shim module object registered in ``sys.modules``.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -26,8 +32,9 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
           stays: bool = False) -> Callable[[str], object]:
     """A module ``__getattr__`` for the shim ``old``: public names (or only ``names``) come from
     the module ``new()`` returns; ``renamed`` maps an old name to its new one. ``stacklevel``:
-    one more for each function between the module's ``__getattr__`` and this one. ``stays``:
-    ``old`` itself stays (only these names left it), so the warning says the spelling goes."""
+    one more for each function between the module's ``__getattr__`` and this one (3 when another
+    ``__getattr__`` calls this one). ``stays``: ``old`` itself stays (only these names left it),
+    so the warning says the spelling goes."""
     renamed = renamed or {}
 
     def __getattr__(name: str) -> object:
@@ -47,4 +54,32 @@ def moved(old: str, new: Callable[[], ModuleType], names: tuple[str, ...] | None
     return __getattr__
 
 
-__all__ = ["moved"]
+def moved_apart(old: str, parts: dict[Callable[[], ModuleType], tuple[str, ...]]) -> Callable[[str], object]:
+    """A module ``__getattr__`` for a shim whose names went to several modules: ``parts`` maps
+    each ``new`` (as for ``moved``) to the names that went there."""
+    getters = {name: moved(old, new, names=names, stacklevel=3) for new, names in parts.items() for name in names}
+
+    def __getattr__(name: str) -> object:
+        if name not in getters:
+            raise AttributeError(f"module {old!r} has no attribute {name!r}")
+        return getters[name](name)
+
+    return __getattr__
+
+
+def moved_modules(package: str, modules: dict[str, Callable[[], ModuleType]]) -> None:
+    """Register a shim module ``package.name`` for each moved module (``name -> new``), each
+    with ``moved``'s ``__getattr__``; call it from the old package's ``__init__``."""
+    parent = sys.modules[package]
+    for name, new in modules.items():
+        old = f"{package}.{name}"
+        shim = sys.modules.get(old)
+        if shim is None:
+            shim = ModuleType(old, f"Deprecated: moved, re-exported with a DeprecationWarning "
+                                   f"({package}'s docstring names the new home).")
+            shim.__getattr__ = moved(old, new)  # type: ignore[method-assign]
+            sys.modules[old] = shim
+        setattr(parent, name, shim)
+
+
+__all__ = ["moved", "moved_apart", "moved_modules"]

@@ -14,7 +14,7 @@ latent table           ``latents.errors.LatentTableError``,
                        ``latents.pooling.PoolingError``,           ``ValueError`` (pooling)
                        ``latents.ray_engine.RayMissingError``
 checkpoint             ``checkpoint.CheckpointError``
-model / device         ``model.DeviceError``                       ``ValueError``
+device                 ``devices.DeviceError``                     ``ValueError``
 losses                 ``losses.LossSpecError``                    ``ValueError``
 training               ``training.config.TrainingError``,
                        ``training.gridsearch.GridSearchError``

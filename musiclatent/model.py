@@ -1,140 +1,26 @@
-"""The contract every architecture fulfils: ``AudioAutoencoder``.
-
-A model maps a waveform batch ``[B, 1, T]`` to a latent ``[B, C, T']`` and back to ``[B, 1, T]``
-for any ``T``: it pads the input up to a multiple of its hop inside ``encode`` and the caller
-(or ``forward``) crops the decoded waveform back to ``T``.
+"""Deprecated: the model contract moved to :mod:`musiclatent.architectures.base`
+(``AudioAutoencoder``, ``fit_length``, ``pad_to_multiple``, ``count_parameters``) and device
+selection to :mod:`musiclatent.devices` (``select_device``, ``available_devices``,
+``release_memory``, ``DeviceError``). Plugin authors import the contract from
+:mod:`musiclatent.plugin_api`. This shim re-exports the old names with a ``DeprecationWarning``.
 """
 
-from __future__ import annotations
-
-import math
-from typing import Any
-
-import torch
-from torch import nn
-
-from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.errors import MusiclatentError
+from musiclatent.deprecation import moved_apart
 
 
-class AudioAutoencoder(nn.Module):
-    """Base class for musiclatent autoencoders.
+def _contract():
+    from musiclatent.architectures import base
 
-    Subclasses implement ``encode`` and ``decode`` and set ``sample_rate``. ``hop`` (samples per
-    latent frame) and ``latent_channels`` are used by the default ``latent_shape``; override
-    ``latent_shape`` when the latent length is not ``ceil(T / hop)``.
-
-    ``arch_name`` and ``arch_config`` are filled in by ``ArchitectureSpec.build`` and are what a
-    checkpoint stores to rebuild the model.
-
-    ``aux_loss``: a model with a training objective beyond reconstruction (a VQ commitment term,
-    a VAE's KL divergence) sets this scalar tensor during ``encode``/``forward``; the trainer adds
-    it to the reconstruction loss. ``None`` (the default) means nothing to add.
-
-    ``joint_decode``: whether the latents of consecutive segments, concatenated along time, decode
-    as one sequence (what ``decode_track`` does for a seamless track). ``False`` for a model that
-    codes each segment on its own terms (``hybrid12`` treats a segment as periodic): its segments
-    are decoded one by one.
-    """
-
-    aux_loss: torch.Tensor | None = None
-    joint_decode: bool = True
-
-    sample_rate: int = DEFAULT_SAMPLE_RATE
-    hop: int = 1
-    latent_channels: int = 1
-    arch_name: str = ""
-    arch_config: dict[str, Any]
-
-    def encode(self, wave: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """``wave[B, 1, T]`` -> ``latent[B, C, T']``."""
-        raise NotImplementedError
-
-    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:  # pragma: no cover
-        """``latent[B, C, T']`` -> ``wave[B, 1, length]`` (``length`` defaults to ``T' * hop``)."""
-        raise NotImplementedError
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(wave), length=wave.shape[-1])
-
-    def latent_shape(self, length: int) -> tuple[int, int]:
-        """``(C, T')`` of the latent for an input of ``length`` samples."""
-        return self.latent_channels, math.ceil(length / self.hop)
-
-    def latent_size(self, length: int) -> int:
-        c, t = self.latent_shape(length)
-        return c * t
-
-    def encoding_scale(self, length: int) -> float:
-        """Input samples per latent value (the seed report's "Encoding Scale: 1/x" is this x)."""
-        return length / self.latent_size(length)
+    return base
 
 
-def pad_to_multiple(wave: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Right-pad the last axis with zeros to a multiple of ``multiple``."""
-    extra = (-wave.shape[-1]) % multiple
-    return nn.functional.pad(wave, (0, extra)) if extra else wave
+def _devices():
+    from musiclatent import devices
+
+    return devices
 
 
-def fit_length(wave: torch.Tensor, length: int | None) -> torch.Tensor:
-    """Crop or zero-pad the last axis to ``length`` (``None``: unchanged)."""
-    if length is None:
-        return wave
-    if wave.shape[-1] >= length:
-        return wave[..., :length]
-    return nn.functional.pad(wave, (0, length - wave.shape[-1]))
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-class DeviceError(MusiclatentError, ValueError):
-    """A ``--device`` that is not a device name, or not present on this machine."""
-
-
-def available_devices() -> list[str]:
-    """The device names that work here: ``cpu``, then ``cuda`` (and ``cuda:N`` with several GPUs), ``mps``."""
-    names = ["cpu"]
-    if torch.cuda.is_available():
-        count = torch.cuda.device_count()
-        names += ["cuda"] + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        names.append("mps")
-    return names
-
-
-def select_device(name: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; any other name must be present on this machine
-    (else ``DeviceError``, one line naming the devices that are)."""
-    if isinstance(name, torch.device):
-        name = str(name)
-    text = str(name).strip().lower()
-    available = available_devices()
-    if text == "auto":
-        return torch.device(next((d for d in ("cuda", "mps") if d in available), "cpu"))
-    try:
-        device = torch.device(text)
-    except (RuntimeError, ValueError):
-        device = None
-    ok = device is not None and (
-        device.type == "cpu"
-        or (device.type == "cuda" and "cuda" in available and (device.index or 0) < torch.cuda.device_count())
-        or (device.type == "mps" and "mps" in available))
-    if not ok:
-        raise DeviceError(f"device {str(name)!r} is not available on this machine; available: auto, "
-                          + ", ".join(available))
-    return device
-
-
-def release_memory() -> None:
-    """Free cached accelerator memory and run the garbage collector (the seed did this between runs)."""
-    import gc
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    mps = getattr(torch, "mps", None)
-    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        mps.empty_cache()
+__getattr__ = moved_apart(__name__, {
+    _contract: ("AudioAutoencoder", "count_parameters", "fit_length", "pad_to_multiple"),
+    _devices: ("DeviceError", "available_devices", "release_memory", "select_device"),
+})

@@ -51,7 +51,7 @@ _TESTING = ("ConformanceError", "check_analysis", "check_architecture", "registe
 def __getattr__(name: str):
     """The names whose modules import torch, numpy or pyarrow, imported when first used."""
     if name in _MODEL:
-        from musiclatent import model as module
+        from musiclatent.architectures import base as module
     elif name in _POOLING:
         from musiclatent.latents import pooling as module
     elif name in _TABLE:

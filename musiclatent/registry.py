@@ -99,7 +99,7 @@ class ReportSection:
 class ArchitectureSpec:
     """An autoencoder architecture.
 
-    ``factory`` builds the ``musiclatent.model.AudioAutoencoder`` and is called as
+    ``factory`` builds the ``musiclatent.architectures.base.AudioAutoencoder`` and is called as
     ``factory(**config)`` where ``config`` is ``defaults`` updated with user overrides.
     ``recipe`` holds the training defaults used when this model is trained
     (``lr``, ``epochs``, ``loss``, ``batch_size``, ``scheduler`` ...).

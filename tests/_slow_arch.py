@@ -14,8 +14,8 @@ import time
 import torch
 from torch import nn
 
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.hookspecs import hookimpl
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.registry import ArchitectureSpec
 
 ENCODE_SLEEP_S = 0.4

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.hookspecs import hookimpl
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.registry import ArchitectureSpec
 
 TINY_RECIPE = {"loss": "mse", "lr": 0.01, "epochs": 3, "batch_size": 4, "eval_batch_size": 8,

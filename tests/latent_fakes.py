@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.hookspecs import hookimpl
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.registry import ArchitectureSpec
 
 FAKE = "fakeae"

@@ -46,7 +46,7 @@ def test_seed_latent_size_matches_report(name):
 
 @pytest.mark.parametrize("name", ["alt3", "alt4", "alt5"])
 def test_linear_seed_models_have_no_activations(name):
-    from musiclatent.models.blocks import ACTIVATIONS
+    from musiclatent.nn.seed_layers import ACTIVATIONS
 
     model = get_registry().architecture(name).build()
     found = [type(m).__name__ for m in model.modules()
@@ -88,7 +88,7 @@ def test_alt2_decodes_an_interpolated_latent():
 
 
 def test_left_unpool_places_values_at_window_start():
-    from musiclatent.models.blocks import LeftUnpool1d
+    from musiclatent.nn.seed_layers import LeftUnpool1d
 
     out = LeftUnpool1d(3)(torch.tensor([[[1.0, 2.0]]]))
     assert out.tolist() == [[[1.0, 0.0, 0.0, 2.0, 0.0, 0.0]]]
@@ -119,7 +119,7 @@ def test_seed_models_start_at_a_useful_scale(name):
 def test_seed_models_are_small_and_have_recipes(name):
     """Parameter counts as docs/architectures.md states them, and the seed report's recipe written
     out literally (README: MSE, Adam, StepLR(4, 0.5), batches of 10 / 20, the grid's learning rates)."""
-    from musiclatent.model import count_parameters
+    from musiclatent.architectures.base import count_parameters
 
     spec = get_registry().architecture(name)
     assert count_parameters(spec.build()) == {"alt1": 23_409, "alt2": 16_657, "alt3": 1_605, "alt4": 15_115,
@@ -141,7 +141,7 @@ def test_bad_config_is_a_clear_error():
 
 
 def test_check_architecture_catches_a_broken_model():
-    from musiclatent.model import AudioAutoencoder, fit_length
+    from musiclatent.architectures.base import AudioAutoencoder, fit_length
     from musiclatent.registry import ArchitectureSpec
 
     class WrongShape(AudioAutoencoder):
@@ -182,9 +182,9 @@ def test_models_command_lists_the_seed_models():
 
 @pytest.mark.parametrize("name", sorted(SEED_SIZES))
 def test_factory_defaults_equal_spec_defaults(name):
-    """``musiclatent.models.seed.AltN()`` called directly builds the same model as the registry."""
-    from musiclatent.model import count_parameters
-    from musiclatent.models import seed
+    """``musiclatent.architectures.seed.AltN()`` called directly builds the same model as the registry."""
+    from musiclatent.architectures import seed
+    from musiclatent.architectures.base import count_parameters
 
     direct = getattr(seed, name.capitalize())()
     built = get_registry().architecture(name).build()

@@ -145,7 +145,7 @@ def test_unknown_architecture_is_a_clear_error(checkpoint):
 def test_config_that_does_not_build_is_a_clear_error(checkpoint):
     _, path = checkpoint
     other = Registry()
-    other.add(ArchitectureSpec(name="alt5", description="changed", factory="musiclatent.models.seed:Alt2"))
+    other.add(ArchitectureSpec(name="alt5", description="changed", factory="musiclatent.architectures.seed:Alt2"))
     with pytest.raises(CheckpointError, match="config does not build 'alt5'"):
         load_checkpoint(path, registry=other)
 

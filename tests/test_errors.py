@@ -43,9 +43,9 @@ def test_every_exception_class_has_the_one_base():
 
 def test_builtin_bases_are_kept_for_existing_callers():
     from musiclatent.corpus.paths import CorpusPathError
+    from musiclatent.devices import DeviceError
     from musiclatent.exporting import ExportError
     from musiclatent.losses import LossSpecError
-    from musiclatent.model import DeviceError
     from musiclatent.testing import ConformanceError
 
     for cls in (ExportError, CorpusPathError, LossSpecError, DeviceError):

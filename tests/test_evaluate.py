@@ -113,8 +113,8 @@ def test_summarize_rule_needs_si_sdr_and_a_spectral_win():
 
 
 def test_one_resampling_codec_for_evaluate_and_the_quality_benchmark():
-    from musiclatent.benchmarks import references
     from musiclatent.metrics import codecs
+    from musiclatent.quality import references
 
     assert references.resample_codec is codecs.resample_codec
     torch.manual_seed(0)

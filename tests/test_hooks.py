@@ -72,7 +72,7 @@ class _ArchPlugin:
     @hookimpl
     def register_architectures(self, register):
         register(ArchitectureSpec(name="hooktest_arch", description="test architecture",
-                                  factory="musiclatent.model:AudioAutoencoder"))
+                                  factory="musiclatent.architectures.base:AudioAutoencoder"))
 
 
 class _AnalysisPlugin:

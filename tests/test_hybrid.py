@@ -10,7 +10,7 @@ import torch  # a hard dependency: a broken torch must fail, not skip
 torch.set_num_threads(1)
 
 from musiclatent.metrics.audio import si_sdr  # noqa: E402
-from musiclatent.models.layers import ISTFTHead, lct_analysis, lct_matrices, lct_synthesis  # noqa: E402
+from musiclatent.nn.modern_layers import ISTFTHead, lct_analysis, lct_matrices, lct_synthesis  # noqa: E402
 from musiclatent.plugins import get_registry  # noqa: E402
 
 SR = 22050

@@ -202,3 +202,16 @@ def test_empty_table_round_trips(tmp_path):
     vectors, _ = table.track_matrix("meanstd")
     assert vectors.shape == (0, 2 * C)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_table_is_the_one_import_path_of_schema_writer_and_reader():
+    """``musiclatent.latents.table`` re-exports the three modules' public names (the same objects)."""
+    import musiclatent.latents.table as table
+    from musiclatent.latents import reader, schema, writer
+
+    homes = {name: next(m for m in (schema, writer, reader) if hasattr(m, name))
+             for name in table.__all__ if name != "LatentTableError"}
+    assert homes["LatentTable"] is reader and homes["LatentTableWriter"] is writer
+    assert homes["table_schema"] is schema and homes["write_folder_metadata"] is writer
+    for name, module in homes.items():
+        assert getattr(table, name) is getattr(module, name), name

@@ -46,7 +46,7 @@ def test_any_length_round_trips_to_the_same_length(name):
 
 
 def test_layers_keep_lengths_and_the_stft_pair_is_exact():
-    from musiclatent.models.layers import DownBlock, UpBlock, frame_stft, overlap_add
+    from musiclatent.nn.modern_layers import DownBlock, UpBlock, frame_stft, overlap_add
 
     for stride in range(1, 7):
         x = torch.randn(1, 4, stride * 9)
@@ -61,7 +61,7 @@ def test_layers_keep_lengths_and_the_stft_pair_is_exact():
 
 
 def test_snake_is_identity_plus_a_periodic_bump_and_trains_alpha():
-    from musiclatent.models.layers import Snake1d
+    from musiclatent.nn.modern_layers import Snake1d
 
     snake = Snake1d(3)
     x = torch.linspace(-3, 3, 30).reshape(1, 3, 10)
@@ -72,8 +72,8 @@ def test_snake_is_identity_plus_a_periodic_bump_and_trains_alpha():
 
 
 def test_unknown_activation_and_bad_strides_are_clear_errors():
-    from musiclatent.models.layers import activation
-    from musiclatent.models.modern import WaveAutoencoder
+    from musiclatent.architectures.modern import WaveAutoencoder
+    from musiclatent.nn.modern_layers import activation
 
     with pytest.raises(ValueError, match="unknown activation"):
         activation("swish9", 4)
@@ -152,8 +152,8 @@ def test_benchmark_rejects_unknown_models_before_training(tmp_path):
 
 
 def test_quality_benchmark_smoke(tmp_path, tiny_corpus):
-    from musiclatent.benchmarks.quality import COLUMNS, format_table, kbps_of, run_quality
-    from musiclatent.benchmarks.references import ffmpeg_opus_available
+    from musiclatent.quality.benchmark import COLUMNS, format_table, kbps_of, run_quality
+    from musiclatent.quality.references import ffmpeg_opus_available
 
     result = run_quality(tmp_path / "q", models=["wave48", "mel12"], budget_s=1.0, segment_seconds=1.0, epochs=1,
                          corpus=tiny_corpus, encodec=False, charts=False, progress=False)
@@ -179,7 +179,7 @@ def test_quality_benchmark_smoke(tmp_path, tiny_corpus):
 
 
 def test_istft_head_phase_prior_overlap_adds_a_bin_centred_sine_coherently():
-    from musiclatent.models.layers import ISTFTHead, bin_advance
+    from musiclatent.nn.modern_layers import ISTFTHead, bin_advance
 
     n_fft, hop, frames = 768, 192, 40
     adv = bin_advance(n_fft // 2 + 1, frames, n_fft, hop)
@@ -204,8 +204,8 @@ def test_istft_head_phase_prior_overlap_adds_a_bin_centred_sine_coherently():
 
 
 def test_dac_mel_distance_sums_seven_scales():
-    from musiclatent.benchmarks.quality import DAC_MEL_SCALES, dac_mel_distance
     from musiclatent.metrics.audio import mel_distance
+    from musiclatent.quality.benchmark import DAC_MEL_SCALES, dac_mel_distance
 
     g = torch.Generator().manual_seed(0)
     ref = torch.randn(2, 1, 4096, generator=g) * 0.1
@@ -221,8 +221,8 @@ def test_quality_benchmark_on_a_labelled_folder(tmp_path):
     by source_track, DAC's mel distance is reported and spectrogram pictures are written."""
     import numpy as np
 
-    from musiclatent.benchmarks.quality import run_quality
     from musiclatent.corpus.audio import write_audio
+    from musiclatent.quality.benchmark import run_quality
 
     root = tmp_path / "c"
     rows = ["path,label,split,source_track"]

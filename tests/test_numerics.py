@@ -43,7 +43,7 @@ def _finite_grads(model: torch.nn.Module) -> list[str]:
 
 
 def test_istft_head_gradients_are_finite_for_subnormal_magnitudes():
-    from musiclatent.models.layers import ISTFTHead
+    from musiclatent.nn.modern_layers import ISTFTHead
 
     head = ISTFTHead(4, 768, 192, phase="advance")
     bins = 768 // 2 + 1
@@ -60,7 +60,7 @@ def test_istft_head_gradients_are_finite_for_subnormal_magnitudes():
 
 @pytest.mark.parametrize("alpha", [0.0, -1e-9, 1e-12, -3e-5])
 def test_snake_is_finite_when_alpha_reaches_zero(alpha):
-    from musiclatent.models.layers import Snake1d
+    from musiclatent.nn.modern_layers import Snake1d
 
     snake = Snake1d(2, alpha=alpha)
     x = torch.linspace(-4, 4, 20).reshape(1, 2, 10).requires_grad_(True)

@@ -31,7 +31,7 @@ def test_every_exported_name_resolves():
     for name in api.__all__:
         assert getattr(api, name) is not None, name
     assert api.check_analysis.__module__ == "musiclatent.testing.analyses"
-    assert api.AudioAutoencoder.__module__ == "musiclatent.model"
+    assert api.AudioAutoencoder.__module__ == "musiclatent.architectures.base"
     assert sorted(dir(api)) == sorted(api.__all__)
 
 

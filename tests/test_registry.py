@@ -19,7 +19,7 @@ SEED = ["alt1", "alt2", "alt3", "alt4", "alt5"]
 
 
 def _arch(name, **kw):
-    return ArchitectureSpec(name=name, description=f"{name} model", factory="musiclatent.models.seed:Alt5",
+    return ArchitectureSpec(name=name, description=f"{name} model", factory="musiclatent.architectures.seed:Alt5",
                             defaults={"width": 4}, **kw)
 
 
@@ -202,7 +202,7 @@ def _throwaway_distribution(site):
         @hookimpl
         def register_architectures(register):
             register(ArchitectureSpec(name="hello", description="hello model",
-                                      factory="musiclatent.models.seed:Alt5"))
+                                      factory="musiclatent.architectures.seed:Alt5"))
     """))
     (site / "broken_plugin.py").write_text("raise ImportError('hello_dependency is not installed')\n")
     (site / "typo_plugin.py").write_text(textwrap.dedent("""

@@ -192,7 +192,7 @@ def test_segment_longer_than_every_track_is_refused_in_train_and_encode(tmp_path
 
 # --------------------------------------------------------------------------- devices and spellings
 def test_an_absent_or_unknown_device_is_one_line_naming_the_available_ones(tmp_path, tiny_corpus, tiny_arch):
-    from musiclatent.model import available_devices
+    from musiclatent.devices import available_devices
 
     absent = "cuda:99" if torch.cuda.is_available() else "cuda"
     runner = CliRunner()

@@ -24,7 +24,7 @@ def frame_moments(table, batch_rows: int = 4096) -> tuple[np.ndarray, np.ndarray
 
     Sums are float64 and taken around the first batch's mean (numerically safe for offsets).
     """
-    from musiclatent.latents.table import fixed_list_to_numpy
+    from musiclatent.latents.schema import fixed_list_to_numpy
 
     c, t = (int(v) for v in table.latent_shape)
     shift = None

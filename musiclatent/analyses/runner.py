@@ -216,7 +216,7 @@ def _device_problem(exc: Exception, device: str) -> str | None:
 
 def check_device(device: str) -> None:
     """Refuse an unknown device name, or one this machine does not have, before anything runs."""
-    from musiclatent.model import DeviceError, select_device
+    from musiclatent.devices import DeviceError, select_device
 
     try:
         select_device(device)
@@ -226,7 +226,7 @@ def check_device(device: str) -> None:
 
 def available_devices() -> str:
     """The devices torch can use here, comma-separated (``cpu`` always)."""
-    from musiclatent.model import available_devices as names
+    from musiclatent.devices import available_devices as names
 
     return ", ".join(names())
 

@@ -6,7 +6,7 @@ import click
 
 from musiclatent.cli.common import workspace
 
-DEFAULT_MODELS = "alt5,wave12,wave48,wave192,mel12,mel48,mel192"  # musiclatent.benchmarks.quality.DEFAULT_MODELS
+DEFAULT_MODELS = "alt5,wave12,wave48,wave192,mel12,mel48,mel192"  # musiclatent.quality.benchmark.DEFAULT_MODELS
 
 
 @click.group()
@@ -57,7 +57,7 @@ def quality(ctx, models, budget_s, tracks_per_genre, seconds, segment_seconds, e
     """
     import torch
 
-    from musiclatent.benchmarks.quality import format_table, run_quality
+    from musiclatent.quality.benchmark import format_table, run_quality
 
     if threads:
         torch.set_num_threads(threads)

@@ -52,7 +52,7 @@ def _check_device(ctx, param, value):
     """Refuse an unknown or absent device before any work starts, in one line."""
     if value is None or value == "auto" or ctx.resilient_parsing:
         return value  # auto always resolves; no torch import for it
-    from musiclatent.model import DeviceError, select_device
+    from musiclatent.devices import DeviceError, select_device
 
     try:
         select_device(value)

@@ -47,8 +47,8 @@ def plugins(as_json):
 def models(seconds, as_json):
     """List architectures with latent shape, encoding scale, parameter count and whether weights
     ship with musiclatent (``--pretrained``); builds each model."""
+    from musiclatent.architectures.base import count_parameters
     from musiclatent.checkpoint import pretrained_models
-    from musiclatent.model import count_parameters
     from musiclatent.plugins import get_registry
 
     shipped = pretrained_models()

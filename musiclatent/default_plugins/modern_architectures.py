@@ -1,7 +1,7 @@
 """Built-in plugin: the modern architectures, ``wave12/48/192``, ``mel12/48/192`` and ``hybrid12``.
 
-``waveNN`` is ``musiclatent.models.modern.WaveAutoencoder`` and ``melNN`` is
-``musiclatent.models.spectral.MelAutoencoder``, each configured so that the encoding scale is
+``waveNN`` is ``musiclatent.architectures.modern.WaveAutoencoder`` and ``melNN`` is
+``musiclatent.architectures.spectral.MelAutoencoder``, each configured so that the encoding scale is
 exactly 1/NN (latent values per second = 22050 / NN). No heavy imports here: the factories are
 import strings, resolved only when a model is built.
 """
@@ -44,7 +44,7 @@ WAVE_BASE = {"channels": 8, "max_channels": 64, "dilations": [1, 3, 9], "act": "
 MEL_BASE = {"n_fft": 768, "stft_hop": 192, "n_mels": 64, "channels": 64, "dilations": [1, 3, 9], "kernel_size": 3,
             "act": "snake", "weight_norm": True, "sample_rate": DEFAULT_SAMPLE_RATE, "phase": "advance"}
 # phase "advance": the iSTFT head predicts a correction to the phase of bin-centred sinusoids, so frames
-# overlap-add coherently from the first step (see musiclatent.models.layers.ISTFTHead).
+# overlap-add coherently from the first step (see musiclatent.nn.modern_layers.ISTFTHead).
 
 
 HYBRID_RECIPE = {**MODERN_RECIPE, "loss": "mrstft+mel", "epochs": 8}
@@ -73,7 +73,7 @@ def register_architectures(register):
             name=name,
             description=(f"waveform AE, 1/{_scale(name)}: strided convs + residual dilated units, Snake, "
                          "weight norm"),
-            factory="musiclatent.models.modern:WaveAutoencoder",
+            factory="musiclatent.architectures.modern:WaveAutoencoder",
             defaults={**WAVE_BASE, **cfg},
             recipe=dict(MODERN_RECIPE),
             tags=("modern", "waveform"),
@@ -82,7 +82,7 @@ def register_architectures(register):
         register(ArchitectureSpec(
             name=name,
             description=f"log-mel AE, 1/{_scale(name)}: conv over mel frames, learned iSTFT (magnitude+phase) decoder",
-            factory="musiclatent.models.spectral:MelAutoencoder",
+            factory="musiclatent.architectures.spectral:MelAutoencoder",
             defaults={**MEL_BASE, **cfg},
             recipe=dict(MODERN_RECIPE),
             tags=("modern", "spectrogram"),
@@ -93,7 +93,7 @@ def register_architectures(register):
             description=(f"band-split AE, 1/{_scale(name)}: exact waveform below "
                          f"{cfg['low_bins'] * DEFAULT_SAMPLE_RATE // (2 * cfg['hop'])} Hz, "
                          "band-energy envelope above with a learnt noise-phase iSTFT decoder"),
-            factory="musiclatent.models.hybrid:HybridAutoencoder",
+            factory="musiclatent.architectures.hybrid:HybridAutoencoder",
             defaults={**HYBRID_BASE, **cfg},
             recipe=dict(HYBRID_RECIPE),
             tags=("modern", "hybrid"),

@@ -14,7 +14,7 @@ SEED_RECIPE = {"loss": "mse", "lr": 0.005, "epochs": 30, "batch_size": 10, "eval
 # lr=0.005 for alt5, 30 epochs each. alt1/alt2 were not grid-searched: 0.001 (Adam's default).
 SEED_LR = {"alt1": 0.001, "alt2": 0.001, "alt3": 0.01, "alt4": 0.01, "alt5": 0.005}
 
-_FACTORY = "musiclatent.models.seed:{}"
+_FACTORY = "musiclatent.architectures.seed:{}"
 
 SEED_MODELS: dict[str, tuple[str, str, dict]] = {
     "alt1": ("Alt1", "Seed Net1 `autoencoder`: ReLU 1D conv + transposed conv, interpolated to "

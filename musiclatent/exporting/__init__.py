@@ -216,7 +216,7 @@ def _compute_neighbours(X, ids, k, metric):
 
 
 def _segment_batches(opened, root, previews, info):
-    from musiclatent.latents.table import META_COLUMNS, fixed_list_to_numpy, latent_field
+    from musiclatent.latents.schema import META_COLUMNS, fixed_list_to_numpy, latent_field
 
     dim = opened.latent_dim
     fields = [opened.schema.field(c).remove_metadata() for c in META_COLUMNS]

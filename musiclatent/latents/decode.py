@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from musiclatent.latents.table import LatentTable, LatentTableError
+from musiclatent.latents.errors import LatentTableError
+from musiclatent.latents.reader import LatentTable
 
 
 def _table(table: LatentTable | str | os.PathLike) -> LatentTable:
@@ -37,7 +38,7 @@ def load_table_model(table: LatentTable | str | os.PathLike, checkpoint: str | o
     ``CheckpointError`` when the file is missing or its sha256 differs from the table's.
     """
     from musiclatent.checkpoint import CheckpointError, find_pretrained, load_checkpoint
-    from musiclatent.model import select_device
+    from musiclatent.devices import select_device
 
     table = _table(table)
     meta = table.metadata

@@ -93,7 +93,7 @@ def run_encode(config: EncodeConfig, manifest, *, cache=None, log: Log | None = 
 
 
 def _encode_locked(config: EncodeConfig, manifest, cache, log: Log) -> Path:
-    from musiclatent.model import select_device
+    from musiclatent.devices import select_device
 
     require_positive(config.out, {"--batch-size": config.batch_size})
     manifest = manifest_of(manifest)

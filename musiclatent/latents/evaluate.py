@@ -123,8 +123,8 @@ def evaluate(
     from tqdm.auto import tqdm
 
     from musiclatent.corpus.segments import DEFAULT_SEGMENT_SECONDS, segment_samples
+    from musiclatent.devices import select_device
     from musiclatent.latents.inference import TrackDataset, checkpoint_segment_seconds, manifest_of
-    from musiclatent.model import select_device
 
     manifest = manifest_of(manifest)
     dev = select_device(device)

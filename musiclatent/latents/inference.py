@@ -225,7 +225,7 @@ def open_writer(out: Path, metadata: dict[str, Any], manifest, tracks, *, resume
     with ``stamps`` (``file_stamps``) a file changed since is encoded again. The manifest's
     problems are listed in the table.
     """
-    from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.latents.writer import LatentTableWriter
 
     writer = LatentTableWriter(out, metadata, row_group_rows=row_group_rows, resume=resume, stamps=stamps)
     stale = (writer.done_tracks | writer.changed_tracks) - set(tracks["track_id"].astype(str))

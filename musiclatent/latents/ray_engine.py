@@ -352,7 +352,7 @@ def _write_block(block, writer, metadata: dict[str, Any], bar, log, done: set[in
     Adds each track's manifest position to ``done``.
     """
     from musiclatent.latents.inference import ROW_COLUMNS
-    from musiclatent.latents.table import fixed_list_to_numpy
+    from musiclatent.latents.schema import fixed_list_to_numpy
 
     block = block.sort_by([("order", "ascending"), ("segment", "ascending")])
     cols = {k: block.column(k).to_pylist() for k in (*ROW_COLUMNS, "order", "error")}
@@ -388,7 +388,8 @@ def _finish(writer, out: Path, metadata: dict[str, Any], **updates: Any) -> Path
     import pyarrow.parquet as pq
 
     from musiclatent.fileio import swap_folder
-    from musiclatent.latents.table import table_schema, write_folder_metadata
+    from musiclatent.latents.schema import table_schema
+    from musiclatent.latents.writer import write_folder_metadata
 
     writer.flush()
     partial = writer.partial

@@ -63,8 +63,8 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
     """
     import torch
 
+    from musiclatent.architectures.base import AudioAutoencoder
     from musiclatent.checkpoint import load_checkpoint, save_checkpoint
-    from musiclatent.model import AudioAutoencoder
 
     spec = _resolve(spec_or_name)
     name = spec.name
@@ -74,7 +74,7 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
     except Exception as exc:
         raise AssertionError(f"{name}: building with its defaults failed: {type(exc).__name__}: {exc}") from exc
     assert isinstance(model, AudioAutoencoder), (
-        f"{name}: factory returned {type(model).__name__}, not a musiclatent.model.AudioAutoencoder")
+        f"{name}: factory returned {type(model).__name__}, not a musiclatent.architectures.base.AudioAutoencoder")
     assert isinstance(getattr(model, "sample_rate", None), int) and model.sample_rate > 0, (
         f"{name}: sample_rate must be a positive int, got {getattr(model, 'sample_rate', None)!r}")
 

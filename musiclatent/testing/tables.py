@@ -27,7 +27,7 @@ def tiny_codec_factory(channels: int = 4, hop: int = 32):
     """A linear strided-conv autoencoder: ``wave[B,1,T] -> latent[B,channels,ceil(T/hop)]``."""
     from torch import nn
 
-    from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
+    from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 
     class TinyCodec(AudioAutoencoder):
         sample_rate = TINY_RATE
@@ -83,7 +83,7 @@ def write_synthetic_table(path: str | os.PathLike, n_tracks: int = 40, n_segment
                           latent_shape=(4, 8), n_labels: int = 4, seed: int = 0,
                           track_ids=None, labels=None, **metadata: Any) -> Path:
     """Write a latent table of :func:`synthetic_latents` (rows ``track_id = <label>/<label>.000NN``)."""
-    from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.latents.writer import LatentTableWriter
 
     lat, default_labels = synthetic_latents(n_tracks, n_segments, latent_shape, n_labels, seed)
     labels = list(default_labels if labels is None else labels)
@@ -127,7 +127,7 @@ def tiny_model_table(folder: str | os.PathLike, n_tracks: int = 40, n_labels: in
 
     from musiclatent.checkpoint import save_checkpoint
     from musiclatent.fileio import sha256_file
-    from musiclatent.latents.table import LatentTableWriter
+    from musiclatent.latents.writer import LatentTableWriter
     from musiclatent.plugins import get_registry
 
     folder = Path(folder)

@@ -196,7 +196,7 @@ class _Run:
 
 def run_training(request: TrainRequest) -> TrainResult:
     """Train as ``request`` says (``train``'s options as one frozen object)."""
-    from musiclatent.model import release_memory
+    from musiclatent.devices import release_memory
 
     run = _prepare(request, time.time())
     status = "already_done" if len(run.history) >= run.cfg.epochs else "finished"
@@ -220,7 +220,7 @@ def run_training(request: TrainRequest) -> TrainResult:
 def _prepare(request: TrainRequest, started: float) -> _Run:
     """Everything before the first epoch: settings, data, run folder, model, run.json."""
     from musiclatent.checkpoint import load_training_state
-    from musiclatent.model import select_device
+    from musiclatent.devices import select_device
     from musiclatent.plugins import get_registry
 
     log = request.log if request.log is not None or not request.progress else _stderr
@@ -283,13 +283,11 @@ def _build(run: _Run, state: dict[str, Any] | None) -> None:
 
 def _start_info(run: _Run) -> None:
     """Write run.json (status ``running``) and say where the run trains."""
-    from musiclatent.model import count_parameters
-
     spec, start_epoch = run.spec, len(run.history)
     run.info = {"model": run.cfg.model, "description": spec.description, "plugin": spec.plugin,
                 "config": plain({**dict(spec.defaults), **run.cfg.config_overrides}), "recipe": plain(dict(spec.recipe)),
                 "training": plain(run.cfg.as_dict()), "data": run.sets["info"], "device": str(run.dev),
-                "parameters": count_parameters(run.net), "torch": torch.__version__, "pid": os.getpid(),
+                "parameters": sum(p.numel() for p in run.net.parameters()), "torch": torch.__version__, "pid": os.getpid(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running",
                 "reference": run.reference["meta"], "resumed_from_epoch": start_epoch if run.resumed else None,
                 "initialised_from": run.initialised_from}

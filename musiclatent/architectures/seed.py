@@ -26,16 +26,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
-from musiclatent.models.blocks import (
+from musiclatent.nn.fused import FusedLinearEncoder
+from musiclatent.nn.seed_layers import (
     LeftUnpool1d,
     as_int_list,
     down_conv,
     init_scale_preserving,
     up_conv,
 )
-from musiclatent.models.fused import FusedLinearEncoder
 
 
 def _check_sample_rate(sample_rate: int) -> int:
@@ -175,7 +175,7 @@ class LinearConvAutoencoder(AudioAutoencoder):
         x = pad_to_multiple(wave, self.hop)
         if torch.is_grad_enabled():
             return self.encoder(x)
-        return self._fused(x)  # inference: the linear stack as one strided matmul (models/fused.py)
+        return self._fused(x)  # inference: the linear stack as one strided matmul (nn/fused.py)
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         return fit_length(self.decoder(latent), length)

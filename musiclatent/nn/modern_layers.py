@@ -1,7 +1,8 @@
-"""Reusable building blocks for the modern autoencoders (DAC / EnCodec style).
+"""The modern codecs' layers (wave*, mel*, hybrid12; DAC / EnCodec / Vocos style).
 
-Blocks only: the assembled models live in ``musiclatent.models.modern`` (waveform) and
-``musiclatent.models.spectral`` (spectrogram). Everything here is shape-preserving in time unless
+Layers only: the assembled networks live in ``musiclatent.architectures.modern`` (waveform),
+``.spectral`` (spectrogram) and ``.hybrid``; the seed models' layers are in
+``musiclatent.nn.seed_layers``. Everything here is shape-preserving in time unless
 its name says it strides:
 
 - ``Snake1d``: ``x + sin(alpha * x)^2 / alpha`` with a learned ``alpha`` per channel (Ziyin et al.

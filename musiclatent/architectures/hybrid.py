@@ -36,9 +36,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from musiclatent.architectures.base import AudioAutoencoder, fit_length, pad_to_multiple
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
-from musiclatent.model import AudioAutoencoder, fit_length, pad_to_multiple
-from musiclatent.models.layers import (
+from musiclatent.nn.modern_layers import (
     ISTFTHead,
     UpBlock,
     WNConv1d,

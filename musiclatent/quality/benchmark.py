@@ -170,12 +170,12 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     import pandas as pd
     import torch
 
-    from musiclatent.benchmarks import references as refs
     from musiclatent.checkpoint import load_checkpoint
     from musiclatent.corpus.dataset import SegmentDataset
     from musiclatent.corpus.errors import CorpusError
     from musiclatent.corpus.synth import synthesize_corpus
     from musiclatent.plugins import get_registry
+    from musiclatent.quality import references as refs
     from musiclatent.training.trainer import train
     from musiclatent.workspace import Workspace, load_manifest
 

@@ -1,6 +1,7 @@
-"""Reusable layers for waveform autoencoders: strided conv stacks, fixed unpooling, init.
+"""The seed models' layers (alt1..alt5): strided convs, index-free unpooling, scale-preserving init.
 
-Importing this module imports torch; only model code imports it.
+The networks are ``musiclatent.architectures.seed``; the modern codecs' layers are in
+``musiclatent.nn.modern_layers``. Importing this module imports torch; only model code imports it.
 """
 
 from __future__ import annotations
