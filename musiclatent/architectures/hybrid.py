@@ -14,16 +14,20 @@ Encoder, two parts, concatenated along channels (``latent[:, :low_bins]`` then t
   even-symmetric edges): an exact, critically sampled, linear code of the band below
   ``low_bins * sample_rate / (2 * hop)`` Hz. Fixed, not learnt: the waveform is right from the first
   step, and latents interpolate linearly.
-- **envelope**: log-mel frames (``n_fft``, ``stft_hop``) -> 1x1 conv -> residual dilated units ->
-  one ``DownBlock`` (stride ``hop / stft_hop``) -> ``conv3(-> envelope_channels)``: a learnt code of
-  the spectrum's shape, which is also what carries timbre for the analyses.
+- **envelope**: the natural-log amplitudes of ``envelope_bands`` triangular mel bands between the
+  crossover and Nyquist (STFT ``n_fft``/``stft_hop``, mean power per band over each latent frame's
+  STFT frames, floor 1e-5): also fixed, so the encoder has no weights and the latents do not depend
+  on training.
 
-Decoder: the low band by the inverse MDCT (exact for those bins), plus the band above the crossover
-from an ``ISTFTHead`` with learnt magnitudes and fixed pseudo-random phases (``phase="noise"``),
-silenced below the crossover. The head reads the envelope channels and the log-magnitude of the
-low-band coefficients (pitch and onsets of the bass), upsampled to the STFT hop.
+Decoder: the low band by ``lct_synthesis`` (exact for those bins), plus the band above the
+crossover from an ``ISTFTHead`` with fixed pseudo-random phases (``phase="noise"``), silenced below
+the crossover, whose log-magnitudes are the envelope spread back over the STFT bins
+(``band_matrices``), plus ``noise_log_gain``, plus a learnt correction: a small conv net reads the
+envelope and the log-magnitudes of the low-band coefficients (pitch and onsets of the bass),
+upsampled to the STFT hop. The correction starts at zero, so an untrained model is a band-energy
+vocoder over an exact bass.
 
-Encoding scale: ``hop / (low_bins + envelope_channels)`` (``hybrid12``: hop 384, 24 + 8 channels).
+Encoding scale: ``hop / (low_bins + envelope_bands)`` (``hybrid12``: hop 384, 24 + 8 channels).
 Each segment's low band is coded within its own edges (no frame straddles a segment boundary), so
 concatenated segment latents are decoded segment by segment (``joint_decode = False``); the
 even-symmetric edges make those pieces join without a jump.
