@@ -98,7 +98,6 @@ class HybridAutoencoder(AudioAutoencoder):
         analysis, synthesis = band_matrices(self.n_fft, bands, self.crossover_hz, self.sample_rate)
         self.register_buffer("band_analysis", analysis, persistent=False)    # [bands, bins]
         self.register_buffer("band_synthesis", synthesis, persistent=False)  # [bins, bands]
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
         dec: list[nn.Module] = [WNConv1d(self.latent_channels, channels, 7, padding=3, norm=norm)]
         if self.down > 1:
@@ -115,7 +114,7 @@ class HybridAutoencoder(AudioAutoencoder):
 
     def envelope(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` (T a multiple of ``hop``) -> band log-amplitudes ``[B, bands, T / hop]``."""
-        power = frame_stft(wave, self.n_fft, self.stft_hop, self.window).abs().pow(2)
+        power = frame_stft(wave, self.n_fft, self.stft_hop, self.head.window).abs().pow(2)  # the head's own STFT
         band = torch.matmul(self.band_analysis, power)                         # mean power per band and frame
         band = band.reshape(*band.shape[:2], -1, self.down).mean(-1)           # per latent frame
         return 0.5 * torch.log(band + ENVELOPE_FLOOR ** 2)
@@ -143,8 +142,7 @@ def noise_log_gain(head: ISTFTHead, channels: int, frames: int = 256) -> torch.T
     """
     with torch.no_grad():
         wave = head(torch.zeros(1, channels, frames))
-        window = torch.hann_window(head.n_fft)
-        power = frame_stft(wave, head.n_fft, head.hop, window).abs().pow(2)[..., 8:-8]
+        power = frame_stft(wave, head.n_fft, head.hop, head.window).abs().pow(2)[..., 8:-8]
         bins = power.shape[1]
         return -0.5 * power[0, bins // 8: bins - bins // 16].mean().log()
 
