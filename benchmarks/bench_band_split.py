@@ -17,9 +17,9 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from musiclatent.benchmarks.quality import dac_mel_distance
+from musiclatent.quality.benchmark import dac_mel_distance
 from musiclatent.metrics.audio import mrstft_distance, si_sdr
-from musiclatent.models.layers import bin_advance, frame_stft, overlap_add
+from musiclatent.nn.modern_layers import bin_advance, frame_stft, overlap_add
 
 
 def main() -> None:

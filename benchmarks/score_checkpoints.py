@@ -4,7 +4,8 @@
 
 On the corpus's held-out (``split == test``) 5 s segments: SI-SDR, MR-STFT, one-scale mel and DAC's
 mel distance (7 scales summed); the genre probe over every clip's pooled latents with 5 folds grouped
-by ``source_track`` (when the labels CSV has it), and the MFCC mean+std baseline beside it. Used for
+by ``source_track`` (when the labels CSV has it; ``--pooling`` repeatable, default the analyses'
+default), and the MFCC baselines beside it (mean+std, and mean+std+delta std). Used for
 the shipped weights' numbers in ``musiclatent/pretrained/README.md``.
 """
 
@@ -30,9 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", required=True, type=Path)
     ap.add_argument("--labels", type=Path, default=None, help="labels CSV (default: CORPUS/labels.csv)")
     ap.add_argument("--segment-seconds", type=float, default=5.0)
+    ap.add_argument("--pooling", action="append", default=None,
+                    help="pooling(s) for the probe (repeatable; default: the analyses' default)")
     ap.add_argument("checkpoints", nargs="+", type=Path)
     args = ap.parse_args(argv)
     labels_csv = args.labels or args.corpus / "labels.csv"
+    from musiclatent.latents.pooling import DEFAULT_POOLING, check_pooling
+
+    args.pooling = [check_pooling(p) for p in args.pooling or [DEFAULT_POOLING]]
     sr = 22050
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.open(tmp)
@@ -52,11 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         model.eval()
         row = q.evaluate_model(model, test_waves, sr)
         with torch.no_grad():
-            X, _ = q.track_vectors(model.encode, all_waves, all_tracks)
-        row["probe_acc"], row["probe_std"] = q.probe_accuracy(X, labels, 0, groups)
+            lat_view = getattr(model, "latent_view", None)
+            for pooling in args.pooling:
+                X, _ = q.track_vectors(model.encode, all_waves, all_tracks, pooling=pooling, view=lat_view)
+                acc, std = q.probe_accuracy(X, labels, 0, groups)
+                key = "" if pooling == args.pooling[0] else f"_{pooling}"
+                row[f"probe_acc{key}"], row[f"probe_std{key}"] = acc, std
         rows[str(ckpt)] = row
-    mfcc = q.probe_accuracy(q.mfcc_vectors(all_waves, all_tracks, sr), labels, 0, groups)
-    rows["mfcc"] = {"probe_acc": mfcc[0], "probe_std": mfcc[1]}
+    for name, delta in (("mfcc", False), ("mfcc_delta", True)):
+        acc, std = q.probe_accuracy(q.mfcc_vectors(all_waves, all_tracks, sr, delta=delta), labels, 0, groups)
+        rows[name] = {"probe_acc": acc, "probe_std": std}
     print(json.dumps({"segments": int(test_waves.shape[0]), "clips": len(order), "grouped": grouped,
                       "rows": rows}, indent=1))
     return 0

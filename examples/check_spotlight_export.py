@@ -4,7 +4,7 @@ Run it with the Python of an environment where `pip install renumics-spotlight` 
 not need musiclatent):
 
     musiclatent export --for spotlight --out tracks.parquet
-    /path/to/spotlight-venv/bin/python examples/check_spotlight_export.py tracks.parquet latent_meanstd
+    /path/to/spotlight-venv/bin/python examples/check_spotlight_export.py tracks.parquet latent_meanstddelta
 
 It builds Spotlight's data store with the `--dtype` settings `musiclatent export` prints, converts
 every cell of the first rows as the viewer would (the embedding to a vector, the audio file to its
@@ -37,4 +37,4 @@ def main(path: Path, vector: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "latent_meanstd")
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "latent_meanstddelta")

@@ -19,10 +19,11 @@ print(f"model {meta['model']}, latent {table.latent_shape}, {table.num_rows} seg
 
 # %% [markdown]
 # Track vectors. A waveform latent averaged over time is close to zero, so pool with care:
-# `meanstd` keeps per-channel mean and standard deviation over time (the default).
+# `meanstddelta` (the default) keeps per-channel mean, standard deviation and the standard
+# deviation of the frame-to-frame difference over time.
 
 # %%
-X, tracks = table.track_matrix("meanstd")
+X, tracks = table.track_matrix("meanstddelta")
 print(X.shape, tracks["label"].value_counts().to_dict())
 
 # %% [markdown]

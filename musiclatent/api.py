@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+from musiclatent.latents.pooling import DEFAULT_POOLING
 from musiclatent.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -268,7 +269,7 @@ def open_table(path: PathLike | None = None, *, workspace: Workspace | PathLike 
 
 
 def analyze(name: str, *, table: PathLike | LatentTable | None = None, out: PathLike | None = None,
-            workspace: Workspace | PathLike | None = None, pooling: str = "meanstd", seed: int = 0,
+            workspace: Workspace | PathLike | None = None, pooling: str = DEFAULT_POOLING, seed: int = 0,
             **options: Any) -> Path:
     """Run a registered analysis (``musiclatent analyze NAME``); returns its output folder."""
     from musiclatent.analyses.runner import run_analysis

@@ -55,7 +55,7 @@ def test_conformance(name, codec, tmp_path):
 
     index = check_analysis(name, table=codec, out_dir=tmp_path / name)
     assert index["analysis"] == name
-    assert index["pooling"] == "meanstd"
+    assert index["pooling"] == "meanstddelta"  # the default pooling
     assert index["outputs"]
     assert index["table"]["checkpoint_sha256"]
 

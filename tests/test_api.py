@@ -31,7 +31,7 @@ def test_api_whole_chain(tiny_corpus, tmp_path):
 
     folder = ml.analyze("pca", workspace=ws)
     index = json.loads((folder / "index.json").read_text())
-    assert index["pooling"] == "meanstd"
+    assert index["pooling"] == "meanstddelta"
 
     track = tracks["track_id"].iloc[0]
     wave, sr = ml.decode(track, workspace=ws, out=tmp_path / "t.wav")

@@ -129,7 +129,7 @@ def test_old_conformance_check_takes_the_table_second(tmp_path, monkeypatch):
     with pytest.warns(DeprecationWarning, match="musiclatent.testing.check_analysis"):
         assert old.check_analysis("pca", tmp_path / "t.parquet", tmp_path / "out", k=3) == {"ok": 1}
     assert seen == {"spec": "pca", "table": tmp_path / "t.parquet", "out_dir": tmp_path / "out",
-                    "pooling": "meanstd", "k": 3}
+                    "pooling": "meanstddelta", "k": 3}
 
 
 def test_every_name_that_left_fileio_still_imports_from_it_with_a_warning():

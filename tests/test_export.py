@@ -54,15 +54,15 @@ def test_track_export_without_analyses_reads_in_duckdb_and_polars(tmp_path):
     result = export_table(path, fmt="parquet", workspace=ws)
     assert result.path == ws.root / "exports" / "fake-track-parquet.parquet" and result.rows == N_TRACKS
     table, info, con = _read_export(result.path)
-    X, tracks = LatentTable.open(path).track_matrix("meanstd")
-    assert info["vector"] == {"column": "latent_meanstd", "pooling": "meanstd", "dims": 2 * C}
-    assert table.schema.field("latent_meanstd").metadata[b"pooling"] == b"meanstd"
+    X, tracks = LatentTable.open(path).track_matrix("meanstddelta")
+    assert info["vector"] == {"column": "latent_meanstddelta", "pooling": "meanstddelta", "dims": 3 * C}
+    assert table.schema.field("latent_meanstddelta").metadata[b"pooling"] == b"meanstddelta"
     assert "cluster" not in table.schema.names  # no cluster analysis: no invented clusters
     assert info["xy"].startswith("pca computed") and any("x, y are a PCA" in n for n in result.notes)
 
-    rel = con.sql(f"select track_id, label, audio, latent_meanstd::FLOAT[{2 * C}] as v, neighbor_ids "
+    rel = con.sql(f"select track_id, label, audio, latent_meanstddelta::FLOAT[{3 * C}] as v, neighbor_ids "
                   f"from '{result.path}'")
-    assert str(rel.types[3]) == f"FLOAT[{2 * C}]"
+    assert str(rel.types[3]) == f"FLOAT[{3 * C}]"
     rows = rel.fetchall()
     assert [r[0] for r in rows] == tracks["track_id"].tolist()
     assert rows[0][1] is None and rows[1][1] == "g1"  # the unlabelled track stays null
@@ -77,7 +77,7 @@ def test_track_export_without_analyses_reads_in_duckdb_and_polars(tmp_path):
     assert all(len(r[4]) == N_TRACKS - 1 and r[0] not in r[4] for r in rows)
 
     frame = pl.read_parquet(result.path)
-    assert frame.schema["latent_meanstd"] == pl.Array(pl.Float32, 2 * C)
+    assert frame.schema["latent_meanstddelta"] == pl.Array(pl.Float32, 3 * C)
     assert frame["x"].dtype == pl.Float32 and frame["x"].null_count() == 0
 
 
@@ -106,7 +106,7 @@ def test_export_takes_map_clusters_and_neighbours_from_the_analyses(tmp_path):
     nb = pd.read_csv(ws.analysis_dir("neighbors") / "neighbors.csv").sort_values(["track_id", "rank"])
     got = dict(zip(table.column("track_id").to_pylist(), table.column("neighbor_ids").to_pylist(), strict=True))
     assert got == {t: g["neighbor_id"].tolist() for t, g in nb.groupby("track_id")}
-    assert info["neighbors"] == "neighbors analysis (pooling meanstd)"
+    assert info["neighbors"] == "neighbors analysis (pooling meanstddelta)"
     # Embedding Atlas: {ids: zero-based row numbers, distances}, the same neighbours
     for row in table.to_pylist():
         assert [ids[i] for i in row["neighbors"]["ids"]] == row["neighbor_ids"]
@@ -131,16 +131,16 @@ def test_csv_export_vectors_are_json_arrays(tmp_path):
     ws, path = make_workspace(tmp_path)
     result = export_table(path, fmt="csv", workspace=ws)
     assert result.path.suffix == ".csv"
-    X, _ = LatentTable.open(path).track_matrix("meanstd")
+    X, _ = LatentTable.open(path).track_matrix("meanstddelta")
     import duckdb
 
-    got = duckdb.connect().sql(f"select latent_meanstd::FLOAT[{2 * C}] from read_csv('{result.path}')").fetchall()
+    got = duckdb.connect().sql(f"select latent_meanstddelta::FLOAT[{3 * C}] from read_csv('{result.path}')").fetchall()
     np.testing.assert_array_equal(np.array([g[0] for g in got], dtype=np.float32), X)  # 9 digits: exact
     frame = pl.read_csv(result.path)
-    vectors = np.array([json.loads(v) for v in frame["latent_meanstd"]], dtype=np.float32)
+    vectors = np.array([json.loads(v) for v in frame["latent_meanstddelta"]], dtype=np.float32)
     np.testing.assert_allclose(vectors, X, rtol=1e-6, atol=1e-7)
     assert json.loads(frame["neighbor_ids"][0])[0] in set(frame["track_id"])
-    assert result.command.startswith("duckdb -c") and f"FLOAT[{2 * C}]" in result.command
+    assert result.command.startswith("duckdb -c") and f"FLOAT[{3 * C}]" in result.command
 
 
 def test_segment_export_streams_the_raw_latents(tmp_path):
@@ -171,7 +171,7 @@ def test_export_of_a_folder_of_part_files(tmp_path):
     write_folder_metadata(folder, LatentTable.open(path).metadata)
     a = export_table(path, out=tmp_path / "a.parquet")
     b = export_table(folder, out=tmp_path / "b.parquet")
-    assert pq.read_table(a.path).column("latent_meanstd").equals(pq.read_table(b.path).column("latent_meanstd"))
+    assert pq.read_table(a.path).column("latent_meanstddelta").equals(pq.read_table(b.path).column("latent_meanstddelta"))
 
 
 def test_report_previews_are_linked(tmp_path):
@@ -233,8 +233,8 @@ def test_spotlight_loads_the_export(tmp_path):
     ws, path = make_workspace(tmp_path, with_audio=True)
     result = export_table(path, fmt="spotlight", workspace=ws)
     script = Path(__file__).resolve().parents[1] / "examples" / "check_spotlight_export.py"
-    proc = subprocess.run([python, str(script), str(result.path), "latent_meanstd"], capture_output=True,
+    proc = subprocess.run([python, str(script), str(result.path), "latent_meanstddelta"], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert f"ok: {N_TRACKS} rows, latent_meanstd has {2 * C} values" in proc.stdout
+    assert f"ok: {N_TRACKS} rows, latent_meanstddelta has {3 * C} values" in proc.stdout
     assert sys.executable != python

@@ -14,6 +14,7 @@ from typing import Any
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 from musiclatent.errors import MusiclatentError
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 
 class AnalysisError(MusiclatentError):
@@ -48,7 +49,7 @@ class AnalysisContext:
     """
 
     table: Any
-    pooling: str = "meanstd"
+    pooling: str = DEFAULT_POOLING
     seed: int = 0
     device: str = "auto"
     workspace: Any = None
@@ -174,7 +175,7 @@ class AnalysisContext:
         from musiclatent.latents.pooling import pool_track
 
         wave = read_audio(Path(path).expanduser().resolve(), self.sample_rate)
-        return pool_track(self.encode_wave(wave), self.pooling)
+        return pool_track(self.encode_wave(wave), self.pooling, getattr(self.table, "latent_view", None))
 
 
 __all__ = ["AnalysisContext", "AnalysisError", "AnalysisResult"]

@@ -9,8 +9,10 @@ import numpy as np
 N_MFCC = 20
 
 
-def mfcc_vector(wave: np.ndarray, sample_rate: int, n_mfcc: int = N_MFCC) -> np.ndarray:
-    """MFCC (torchaudio) of ``wave[T]``: mean and std over time of each coefficient (``2*n_mfcc``)."""
+def mfcc_vector(wave: np.ndarray, sample_rate: int, n_mfcc: int = N_MFCC, delta: bool = False) -> np.ndarray:
+    """MFCC (torchaudio) of ``wave[T]``: mean and std over time of each coefficient (``2*n_mfcc``);
+    ``delta`` adds the std of each coefficient's frame-to-frame difference (``3*n_mfcc``, the
+    statistics of the ``meanstddelta`` pooling)."""
     import torch
 
     n_fft = 2048 if len(wave) >= 2048 else max(64, 1 << int(np.log2(max(len(wave), 64))))
@@ -18,8 +20,10 @@ def mfcc_vector(wave: np.ndarray, sample_rate: int, n_mfcc: int = N_MFCC) -> np.
     transform = _mfcc(sample_rate, n_mfcc=min(n_mfcc, n_mels), n_fft=n_fft, n_mels=n_mels)
     with torch.no_grad():
         m = transform(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))).numpy()
-    vec = np.concatenate([m.mean(axis=1), m.std(axis=1)]).astype(np.float32)
-    return vec
+    stats = [m.mean(axis=1), m.std(axis=1)]
+    if delta:
+        stats.append(np.diff(m, axis=1).std(axis=1) if m.shape[1] > 1 else np.zeros(m.shape[0], np.float32))
+    return np.concatenate(stats).astype(np.float32)
 
 
 _cache: dict = {}

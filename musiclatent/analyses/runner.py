@@ -37,6 +37,7 @@ from musiclatent.fileio import (
     staged_naming,
     swap_folder,
 )
+from musiclatent.latents.pooling import DEFAULT_POOLING
 from musiclatent.locks import held, remove_stale
 
 INDEX_FORMAT = "musiclatent-analysis"
@@ -75,7 +76,7 @@ def _corpus_root(table, workspace) -> Path | None:
 
 
 def run_analysis(name: str, *, table, out_dir: str | os.PathLike | None = None, workspace=None,
-                 pooling: str = "meanstd", seed: int = 0, device: str = "auto",
+                 pooling: str = DEFAULT_POOLING, seed: int = 0, device: str = "auto",
                  formats: Iterable[str] = ("html", "png"), **options: Any) -> Path:
     """Run analysis ``name`` on ``table`` (a path or an opened table) and write its outputs.
 
@@ -90,7 +91,7 @@ def run_analysis(name: str, *, table, out_dir: str | os.PathLike | None = None, 
 
 
 def run_spec(spec, *, table, out_dir: str | os.PathLike | None = None, workspace=None,
-             pooling: str = "meanstd", seed: int = 0, device: str = "auto",
+             pooling: str = DEFAULT_POOLING, seed: int = 0, device: str = "auto",
              formats: Iterable[str] = ("html", "png"), **options: Any) -> Path:
     """``run_analysis`` for an ``AnalysisSpec`` object (registered or not)."""
     from musiclatent.latents.pooling import check_pooling

@@ -7,6 +7,7 @@ argument; :func:`musiclatent.testing.check_analysis` takes it as ``table=``.
 import warnings
 
 from musiclatent.deprecation import moved
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 
 def _new():
@@ -15,7 +16,7 @@ def _new():
     return analyses
 
 
-def check_analysis(spec_or_name, table_path, out_dir=None, pooling="meanstd", **options):
+def check_analysis(spec_or_name, table_path, out_dir=None, pooling=DEFAULT_POOLING, **options):
     """Deprecated: ``musiclatent.testing.check_analysis(spec_or_name, table=table_path, ...)``."""
     warnings.warn("musiclatent.analysis.conformance.check_analysis moved to musiclatent.testing.check_analysis"
                   "(spec_or_name, table=..., out_dir=...); import it from there", DeprecationWarning, stacklevel=2)

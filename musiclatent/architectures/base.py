@@ -34,10 +34,16 @@ class AudioAutoencoder(nn.Module):
     as one sequence (what ``decode_track`` does for a seamless track). ``False`` for a model that
     codes each segment on its own terms (``hybrid12`` treats a segment as periodic): its segments
     are decoded one by one.
+
+    ``latent_view``: how analyses should read the channels before pooling them (stored in the
+    latent table's metadata; ``musiclatent.latents.pooling`` documents the keys). ``None`` (the
+    default) reads them as they are; ``hybrid12`` declares ``{"log_power": [0, 24]}`` because its
+    first 24 channels are signed waveform coefficients whose band energy, not sign, is the music.
     """
 
     aux_loss: torch.Tensor | None = None
     joint_decode: bool = True
+    latent_view: dict[str, Any] | None = None
 
     sample_rate: int = DEFAULT_SAMPLE_RATE
     hop: int = 1

@@ -36,6 +36,7 @@ even-symmetric edges make those pieces join without a jump.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -111,6 +112,11 @@ class HybridAutoencoder(AudioAutoencoder):
             self.head.proj.weight.zero_()
             self.head.proj.bias.zero_()
             self.register_buffer("noise_gain", noise_log_gain(self.head, channels), persistent=False)
+
+    @property
+    def latent_view(self) -> dict[str, Any]:
+        """Pooling reads the low band's signed coefficients as log band power (see ``AudioAutoencoder``)."""
+        return {"log_power": [0, self.low_bins]}
 
     def envelope(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` (T a multiple of ``hop``) -> band log-amplitudes ``[B, bands, T / hop]``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from musiclatent.cli.common import device_param, workspace
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING, "bool": click.BOOL}
 
@@ -44,7 +45,7 @@ def _common_options() -> list[click.Option]:
                      help="Latent table (default: the workspace's latest)."),
         click.Option(["--out"], type=click.Path(file_okay=False), default=None,
                      help="Output folder (default: <workspace>/analyses/NAME)."),
-        click.Option(["--pooling"], default="meanstd", show_default=True,
+        click.Option(["--pooling"], default=DEFAULT_POOLING, show_default=True,
                      type=click.Choice(sorted(POOLINGS)),
                      help="How segment latents become one vector per track."),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from musiclatent.cli.common import workspace
+from musiclatent.latents.pooling import DEFAULT_POOLING, POOLINGS
 
 FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")  # musiclatent.exporting.FORMATS
 
@@ -20,8 +21,8 @@ FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")  # musiclatent.expo
               help="File to write (default: <workspace>/exports/<model>-<per>-<for>.parquet|csv).")
 @click.option("--table", type=click.Path(exists=True), default=None,
               help="Latent table (default: the workspace's latest).")
-@click.option("--pooling", default="meanstd", show_default=True,
-              type=click.Choice(["flatten", "mean", "meanstd", "rms"]),
+@click.option("--pooling", default=DEFAULT_POOLING, show_default=True,
+              type=click.Choice(sorted(POOLINGS)),
               help="How segment latents become the track vector (its column is latent_<pooling>).")
 @click.option("--neighbors", "k", type=click.IntRange(min=1), default=10, show_default=True,
               help="Neighbours per track when they are computed (no neighbors analysis for this table).")

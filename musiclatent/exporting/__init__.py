@@ -32,6 +32,7 @@ import pyarrow as pa
 from musiclatent import __version__
 from musiclatent.errors import MusiclatentError
 from musiclatent.exporting import sources
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 FORMATS = ("spotlight", "embedding-atlas", "parquet", "csv")
 PER = ("track", "segment")
@@ -59,7 +60,7 @@ def default_name(model: str, fmt: str, per: str) -> str:
 
 
 def export_table(table, *, fmt: str = "parquet", per: str = "track", out: str | os.PathLike | None = None,
-                 workspace=None, pooling: str = "meanstd", k: int = DEFAULT_NEIGHBORS, metric: str = "cosine",
+                 workspace=None, pooling: str = DEFAULT_POOLING, k: int = DEFAULT_NEIGHBORS, metric: str = "cosine",
                  analyses_dir: str | os.PathLike | None = None,
                  report_dir: str | os.PathLike | None = None) -> ExportResult:
     """Write ``table`` (a path or an opened ``LatentTable``) for ``fmt``; see the module docstring.

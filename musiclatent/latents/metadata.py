@@ -20,7 +20,7 @@ def table_metadata(model, ck_meta: dict[str, Any], checkpoint: str | os.PathLike
 
     sample_rate = int(getattr(model, "sample_rate", ck_meta.get("sample_rate", DEFAULT_SAMPLE_RATE)))
     seg_len = segment_samples(segment_seconds, sample_rate)
-    return {
+    meta = {
         "model": ck_meta.get("model_name") or ck_meta["arch"], "arch": ck_meta["arch"],
         "config": ck_meta.get("config", {}), "checkpoint": str(checkpoint), "checkpoint_sha256": sha256,
         "checkpoint_epoch": ck_meta.get("epoch"), "sample_rate": sample_rate, "segment_samples": seg_len,
@@ -29,6 +29,10 @@ def table_metadata(model, ck_meta: dict[str, Any], checkpoint: str | os.PathLike
         "encoding_scale": float(model.encoding_scale(seg_len)), "corpus_root": str(corpus_root),
         "musiclatent_version": __version__,
     }
+    view = getattr(model, "latent_view", None)
+    if view:  # only when the model declares one: other tables keep their exact bytes
+        meta["latent_view"] = view
+    return meta
 
 
 __all__ = ["table_metadata"]

@@ -22,7 +22,9 @@ from musiclatent import FORMAT_VERSION
 from musiclatent.latents.errors import LatentTableError
 from musiclatent.latents.pooling import (
     DEFAULT_POOLING,
+    PoolingError,
     check_pooling,
+    check_view,
     finish_pooling,
     pooled_size,
     segment_features,
@@ -110,6 +112,10 @@ class LatentTable:
         shape = meta["latent_shape"]
         if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) and v > 0 for v in shape)):
             raise LatentTableError(f"{where}: bad latent_shape {shape!r} in metadata; encode the corpus again")
+        try:
+            check_view(meta.get("latent_view"), shape[0])
+        except PoolingError as exc:
+            raise LatentTableError(f"{where}: bad latent_view in metadata ({exc}); encode the corpus again") from None
         names = set(self.schema.names)
         lacking = [c for c in (*META_COLUMNS, "latent") if c not in names]
         if lacking:
@@ -184,6 +190,11 @@ class LatentTable:
     def latent_dim(self) -> int:
         c, t = self.latent_shape
         return c * t
+
+    @property
+    def latent_view(self) -> dict[str, list[int]] | None:
+        """The encoding model's latent view (how pooling reads the channels), or ``None``."""
+        return check_view(self.metadata.get("latent_view"), self.latent_shape[0])
 
     @property
     def model(self) -> str:
@@ -292,7 +303,7 @@ class LatentTable:
 
         Reads in batches, so memory is ``n_tracks x D'`` plus one batch. The DataFrame (as
         ``tracks()``, restricted to ``track_ids`` and in their order when given) has ``pooling`` in
-        ``attrs["pooling"]``.
+        ``attrs["pooling"]``. Pooling reads the latents under the model's ``latent_view``.
         """
         check_pooling(pooling)
         tracks = self.tracks()
@@ -305,6 +316,7 @@ class LatentTable:
             tracks = tracks.set_index("track_id").loc[wanted].reset_index()
         index = {tid: i for i, tid in enumerate(tracks["track_id"])}
         size = pooled_size(self.latent_shape, pooling)
+        view = self.latent_view
         sums = np.zeros((len(index), size), dtype=np.float64)
         counts = np.zeros(len(index), dtype=np.int64)
         for batch in self.iter_batches(["track_id", "latent"], batch_rows, track_ids=track_ids):
@@ -312,7 +324,7 @@ class LatentTable:
                 continue
             idx = np.fromiter((index[t] for t in batch.column(0).to_pylist()), dtype=np.int64, count=batch.num_rows)
             lat = fixed_list_to_numpy(batch.column(1), self.latent_dim).reshape(-1, *self.latent_shape)
-            feats = segment_features(lat, pooling).astype(np.float64)
+            feats = segment_features(lat, pooling, view).astype(np.float64)
             order = np.argsort(idx, kind="stable")
             sidx = idx[order]
             starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])

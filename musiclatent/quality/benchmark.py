@@ -107,17 +107,19 @@ def evaluate_model(model, waves, sample_rate: int, batch_size: int = 4) -> dict[
     return out
 
 
-def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8) -> tuple[np.ndarray, list[str]]:
-    """Pooled (per-channel mean+std over time, averaged over segments) vector per track."""
+def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8, pooling: str | None = None,
+                  view=None) -> tuple[np.ndarray, list[str]]:
+    """Pooled vector per track: ``pooling`` (default: the analyses' default) of each track's segment
+    latents read under the model's latent ``view``."""
     import torch
 
-    from musiclatent.latents.pooling import pool_track
+    from musiclatent.latents.pooling import DEFAULT_POOLING, pool_track
 
     with torch.no_grad():
         lat = torch.cat([encode(b) for b in torch.split(waves, batch_size)]).numpy()
     order = list(dict.fromkeys(tracks))
     idx = {t: [i for i, x in enumerate(tracks) if x == t] for t in order}
-    return np.stack([pool_track(lat[idx[t]], "meanstd") for t in order]), order
+    return np.stack([pool_track(lat[idx[t]], pooling or DEFAULT_POOLING, view) for t in order]), order
 
 
 def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None) -> tuple[float, float]:
@@ -130,11 +132,12 @@ def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None) -> 
     return scores(np.asarray(y), pred)["accuracy"], float(fold_acc.std())
 
 
-def mfcc_vectors(waves, tracks: list[str], sample_rate: int) -> np.ndarray:
-    """MFCC mean+std per segment, averaged over each track's segments (the probe baseline)."""
+def mfcc_vectors(waves, tracks: list[str], sample_rate: int, delta: bool = False) -> np.ndarray:
+    """MFCC mean+std per segment (``delta``: plus the std of the frame-to-frame difference),
+    averaged over each track's segments (the probe baseline)."""
     from musiclatent.analyses.features import mfcc_vector
 
-    feats = np.stack([mfcc_vector(w[0].numpy(), sample_rate) for w in waves])
+    feats = np.stack([mfcc_vector(w[0].numpy(), sample_rate, delta=delta) for w in waves])
     order = list(dict.fromkeys(tracks))
     return np.stack([feats[[i for i, x in enumerate(tracks) if x == t]].mean(axis=0) for t in order])
 
@@ -218,7 +221,7 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
         model, _meta = load_checkpoint(result.best_checkpoint)
         scale = nominal_scale(model, sr)
         scales.add(int(round(scale)))
-        X, _ = track_vectors(model.encode, all_waves, all_tracks)
+        X, _ = track_vectors(model.encode, all_waves, all_tracks, view=getattr(model, "latent_view", None))
         acc, acc_std = probe_accuracy(X, labels, seed, groups)
         if shown is not None:
             spectrogram_png(model, shown, sr, out, name)
@@ -233,6 +236,9 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
     mfcc, mfcc_std = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr), labels, seed, groups)
     rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
                      note="probe baseline: MFCC mean+std (40 values per track)"))
+    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr, delta=True), labels, seed, groups)
+    rows.append(_row(name="mfcc_delta", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
+                     note="MFCC mean+std+delta std (60 values: the statistics of the default pooling)"))
     ffmpeg = refs.ffmpeg_opus_available() if opus else None
     for scale in sorted(scales | set(REFERENCE_SCALES)):
         rec = refs.resample_codec(test_waves, scale)

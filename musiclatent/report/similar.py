@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from musiclatent.latents.pooling import DEFAULT_POOLING
 from musiclatent.registry import AnalysisSpec
 from musiclatent.report.collect import AnalysisOutputs
 from musiclatent.report.sections import e, play_button
@@ -41,7 +42,7 @@ def query_command(out: AnalysisOutputs | None, workspace_root: Path | None, tabl
     if table:
         parts += ["--table", str(table)]
     pooling = meta.get("pooling")
-    if pooling and pooling != "meanstd":
+    if pooling and pooling != DEFAULT_POOLING:
         parts += ["--pooling", str(pooling)]
     options: dict[str, Any] = meta.get("options") if isinstance(meta.get("options"), dict) else {}
     for opt in spec.options if spec is not None else ():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclatent.errors import MusiclatentError
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 
 class ConformanceError(MusiclatentError, AssertionError):
@@ -23,7 +24,7 @@ class ConformanceError(MusiclatentError, AssertionError):
 
 
 def check_analysis(spec_or_name: Any, workdir: str | os.PathLike | None = None,
-                   table: str | os.PathLike | None = None, pooling: str = "meanstd", *,
+                   table: str | os.PathLike | None = None, pooling: str = DEFAULT_POOLING, *,
                    out_dir: str | os.PathLike | None = None, **options: Any) -> dict[str, Any]:
     """Run an analysis (a registered name or an ``AnalysisSpec``) and check its outputs; returns
     the parsed ``index.json``.
