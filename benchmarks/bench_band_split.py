@@ -17,9 +17,9 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from musiclatent.quality.benchmark import dac_mel_distance
 from musiclatent.metrics.audio import mrstft_distance, si_sdr
 from musiclatent.nn.modern_layers import bin_advance, frame_stft, overlap_add
+from musiclatent.quality.benchmark import dac_mel_distance
 
 
 def main() -> None:

@@ -151,20 +151,12 @@ def test_untrained_hybrid_puts_the_upper_band_back_at_its_level():
 
 
 def test_hybrid_training_lowers_its_loss():
-    from musiclatent.losses import build_loss
+    from fit_helpers import fit_steps
 
     torch.manual_seed(0)
     spec = get_registry().architecture("hybrid12")
     model = spec.build()
     x = _hiss_over_bass(384 * 16)
-    loss_fn = build_loss(spec.recipe["loss"], SR)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(40):
-        opt.zero_grad()
-        loss = loss_fn(model(x), x)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = fit_steps(model, x, spec.recipe["loss"], SR, lr=3e-3, steps=40)
     assert losses[-1] < 0.9 * losses[0]
     assert all(p.grad is not None for p in model.parameters())

@@ -1,4 +1,4 @@
-"""Built-in plugin: the modern architectures, ``wave12/48/192``, ``mel12/48/192`` and ``hybrid12``.
+"""Built-in plugin: the modern architectures, ``wave12/48/192``, ``mel12/48/192``, ``hybrid12`` and ``sparse12``.
 
 ``waveNN`` is ``musiclatent.architectures.modern.WaveAutoencoder`` and ``melNN`` is
 ``musiclatent.architectures.spectral.MelAutoencoder``, each configured so that the encoding scale is
@@ -53,6 +53,16 @@ random phases, so a waveform L1 term would only pull its level towards silence. 
 cosine schedule ends inside a 15-minute training on 2 CPU cores (about 100 s an epoch on the
 1158-segment development corpus), and the decoder starts from the band envelope, so it needs few."""
 
+SPARSE_RECIPE = {**MODERN_RECIPE, "lr": 0.01, "epochs": 6}
+"""The sparse model's learnt part is its per-band noise-fill gain (8 numbers): the modern loss, whose
+waveform L1 term weighs the SI-SDR the noise costs against the spectral distances it buys, a larger
+learning rate for so few parameters, and 6 epochs (the gains settle in the first)."""
+
+SPARSE_CONFIGS = {
+    # hop 384: 12 (bin, value) pairs + 8 residual band levels = 32 per 384 samples
+    "sparse12": {"hop": 384, "peaks": 12, "bands": 8},
+}
+
 HYBRID_CONFIGS = {
     # hop 384 (MDCT bins 28.7 Hz wide): 24 low bins (0-689 Hz) + 8 envelope channels = 32 per 384 samples
     "hybrid12": {"hop": 384, "low_bins": 24, "envelope_bands": 8},
@@ -97,4 +107,14 @@ def register_architectures(register):
             defaults={**HYBRID_BASE, **cfg},
             recipe=dict(HYBRID_RECIPE),
             tags=("modern", "hybrid"),
+        ))
+    for name, cfg in SPARSE_CONFIGS.items():
+        register(ArchitectureSpec(
+            name=name,
+            description=(f"sparse local-cosine code, 1/{_scale(name)}: the {cfg['peaks']} strongest coefficients "
+                         f"of each frame with their bins, the rest's energy in {cfg['bands']} bands, noise-filled"),
+            factory="musiclatent.architectures.sparse:SparseAutoencoder",
+            defaults={"fill_gain": 0.7, "sample_rate": DEFAULT_SAMPLE_RATE, **cfg},
+            recipe=dict(SPARSE_RECIPE),
+            tags=("modern", "sparse"),
         ))

@@ -1,7 +1,7 @@
-"""The modern codecs' layers (wave*, mel*, hybrid12; DAC / EnCodec / Vocos style).
+"""The modern codecs' layers (wave*, mel*, hybrid12, sparse12; DAC / EnCodec / Vocos style).
 
 Layers only: the assembled networks live in ``musiclatent.architectures.modern`` (waveform),
-``.spectral`` (spectrogram) and ``.hybrid``; the seed models' layers are in
+``.spectral`` (spectrogram), ``.hybrid`` and ``.sparse``; the seed models' layers are in
 ``musiclatent.nn.seed_layers``. Everything here is shape-preserving in time unless
 its name says it strides:
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
 
-DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192", "hybrid12")
+DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192", "hybrid12", "sparse12")
 COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "mel_dac", "probe_acc",
            "probe_std", "enc_xrt", "dec_xrt", "enc_vs_encodec", "params", "epochs", "train_s", "note")
 METRICS = ("si_sdr", "mrstft", "mel", "mel_dac")
