@@ -17,6 +17,7 @@ from musiclatent.plugins import get_registry  # noqa: E402
 
 SR = 22050
 HOP = 384
+P, B = 13, 6  # sparse12's peaks and residual bands: 2 * 13 + 6 = 32 channels
 
 
 def _model(**overrides):
@@ -41,24 +42,25 @@ def _sparse_wave(frames: int, per_frame: int, seed: int = 0) -> tuple[torch.Tens
 
 def test_sparse12_is_one_twelfth_with_sorted_bins_and_their_coefficients():
     model = _model()
+    assert (model.peaks, model.bands) == (P, B)
     assert model.latent_channels == 32 and model.encoding_scale(HOP * 1000) == 12.0
     x = 0.3 * torch.randn(2, 1, HOP * 20, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         z = model.encode(x)
     assert z.shape == (2, 32, 20)
-    bins, values = z[:, :12], z[:, 12:24]
+    bins, values = z[:, :P], z[:, P:2 * P]
     assert torch.equal(bins, bins.round()) and bins.min() >= 0 and bins.max() <= HOP - 1
     assert bool((bins[:, 1:] > bins[:, :-1]).all())            # increasing, no bin twice
     coeffs = lct_analysis(x, model.dct4, model.dct2)
     torch.testing.assert_close(values, coeffs.gather(1, bins.long()))
-    kept = values.abs().min(dim=1).values                      # the 12 largest: nothing uncoded is larger
+    kept = values.abs().min(dim=1).values                      # the P largest: nothing uncoded is larger
     uncoded = coeffs.abs().scatter(1, bins.long(), 0.0)
     assert bool((uncoded.max(dim=1).values <= kept + 1e-6).all())
 
 
 def test_a_code_with_few_enough_coefficients_round_trips_exactly():
     model = _model()
-    x, _ = _sparse_wave(frames=24, per_frame=12)
+    x, _ = _sparse_wave(frames=24, per_frame=P)
     with torch.no_grad():
         y = model.decode(model.encode(x), length=x.shape[-1])
     assert float(si_sdr(x, y)) > 60.0  # nothing left to fill: only the 1e-5 floor is added
@@ -70,19 +72,19 @@ def test_residual_channels_are_the_log_rms_of_the_uncoded_bins_per_band():
     with torch.no_grad():
         z = model.encode(x)
     coeffs = lct_analysis(x, model.dct4, model.dct2)[0]
-    band = mel_band_of_bins(HOP, 8, SR)
-    assert band[0] == 0 and band[-1] == 7 and bool((band[1:] >= band[:-1]).all())
+    band = mel_band_of_bins(HOP, B, SR)
+    assert band[0] == 0 and band[-1] == B - 1 and bool((band[1:] >= band[:-1]).all())
     for m in (0, 5):
         uncoded = torch.ones(HOP, dtype=torch.bool)
-        uncoded[z[0, :12, m].long()] = False
-        for b in (0, 3, 7):
+        uncoded[z[0, :P, m].long()] = False
+        for b in (0, 3, B - 1):
             sel = uncoded & (band == b)
             expected = 0.5 * math.log(float(coeffs[sel, m].pow(2).mean()) + FILL_FLOOR**2)
-            assert float(z[0, 24 + b, m]) == pytest.approx(expected, rel=1e-4)
+            assert float(z[0, 2 * P + b, m]) == pytest.approx(expected, rel=1e-4)
 
 
 def test_the_fill_level_is_spread_over_the_bins_without_steps():
-    band = mel_band_of_bins(HOP, 8, SR)
+    band = mel_band_of_bins(HOP, 8, SR)  # any band count: 8 here
     spread = band_interpolation(band, 8)
     torch.testing.assert_close(spread.sum(dim=1), torch.ones(HOP))
     torch.testing.assert_close(spread @ torch.full((8,), 2.5), torch.full((HOP,), 2.5))  # a flat level stays flat
@@ -94,8 +96,8 @@ def test_the_fill_level_is_spread_over_the_bins_without_steps():
 
 
 def test_noise_fill_puts_the_residual_back_at_the_learnt_level():
-    """White noise: the coded peaks plus the fill at gain g carry about 1 + g^2 - ... of the
-    energy; at gain 1 the decoded band levels match the input's, at gain 0.5 the fill is 6 dB down."""
+    """White noise, re-encoded after decoding: the residual band levels come back at the fill gain
+    times the input's (equal at gain 1, 6 dB down at 0.5) and the coded coefficients keep their size."""
     x = 0.1 * torch.randn(1, 1, HOP * 64, generator=torch.Generator().manual_seed(3))
     for gain in (1.0, 0.5):
         model = _model(fill_gain=gain)
@@ -103,19 +105,19 @@ def test_noise_fill_puts_the_residual_back_at_the_learnt_level():
             z = model.encode(x)
             y = model.decode(z, length=x.shape[-1])
             r = model.encode(y)
-        level = (r[0, 24:] - z[0, 24:]).mean()  # the fill's level in the decoded audio vs the input's residual
+        level = (r[0, 2 * P:] - z[0, 2 * P:]).mean()  # the fill's level in the decoded audio vs the input's residual
         assert float(level) == pytest.approx(math.log(gain), abs=0.08)
-        torch.testing.assert_close(r[:, 12:24].abs().mean(), z[:, 12:24].abs().mean(), rtol=0.15, atol=0)
+        torch.testing.assert_close(r[:, P:2 * P].abs().mean(), z[:, P:2 * P].abs().mean(), rtol=0.15, atol=0)
 
 
 def test_a_fractional_bin_is_split_between_its_two_neighbours():
     model = _model()
     z = torch.zeros(1, 32, 4)
-    z[0, :12] = torch.arange(12, dtype=torch.float32)[:, None] * 20 + 10
+    z[0, :P] = torch.arange(P, dtype=torch.float32)[:, None] * 20 + 10
     z[0, 0, :] = 10.25
-    z[0, 12:24] = 0.0
-    z[0, 12, :] = 1.0
-    z[0, 24:] = -40.0  # no fill
+    z[0, P:2 * P] = 0.0
+    z[0, P, :] = 1.0
+    z[0, 2 * P:] = -40.0  # no fill
     with torch.no_grad():
         y = model.decode(z)
     coeffs = lct_analysis(y, model.dct4, model.dct2)[0]
@@ -141,7 +143,7 @@ def test_decoding_is_deterministic_and_segments_join_without_a_seam():
         near = err[join - 220:join + 220].mean()
         assert float(10 * torch.log10(x[..., join - 220:join + 220].pow(2).mean() / near)) > 12.0
     # The edge blocks of a segment are less sparse (no taper at an even edge: 97-98 % of a frame's
-    # energy in its 12 largest bins there, 99.9 % inside), so their fill is louder; it stays a
+    # energy in its 13 largest bins there, 99.9 % inside), so their fill is louder; it stays a
     # fill at the residual's level, not a jump: the samples on either side of a join differ by
     # no more than the signal's own step there.
     for join in (seg, 2 * seg):

@@ -8,11 +8,11 @@ largest coefficients *with their bin numbers* keeps the waveform of the stronges
 frequency; what is left is mostly the noise floor between them, which a decoder may replace with
 noise of the right level per band, as perceptual codecs do (AAC's perceptual noise substitution,
 Opus/CELT's band energies). On the real-music development corpus's held-out segments
-(``benchmarks/bench_sparse.py``), 12 peaks + 8 residual bands with the noise at 0.7 of the
-residual's level score SI-SDR 10.7 dB, MR-STFT 0.585, DAC mel 1.39 untrained, against hybrid12's
-5.8 / 0.72 / 1.51 trained.
+(``benchmarks/bench_sparse.py``), 13 peaks + 6 residual bands with the noise at 0.6 of the
+residual's level score SI-SDR 11.7 dB, MR-STFT 0.577, DAC mel 1.38 untrained, against hybrid12's
+5.8 / 0.72 / 1.51 trained (13 + 6 at 0.6 was chosen over 12 + 8 and 14 + 4 on the validation split).
 
-Latent (``2 * peaks + bands`` channels per frame, ``sparse12``: 12 + 12 + 8 = 32 per 384 samples):
+Latent (``2 * peaks + bands`` channels per frame, ``sparse12``: 13 + 13 + 6 = 32 per 384 samples):
 
 - channels ``0 .. peaks-1``: the bin numbers of the frame's ``peaks`` largest coefficients (by
   magnitude), in increasing order, as floats (``0 .. hop-1``; exact in float32);
@@ -23,8 +23,8 @@ Latent (``2 * peaks + bands`` channels per frame, ``sparse12``: 12 + 12 + 8 = 32
 The encoder has no weights (latents do not depend on training). The decoder writes each value at
 its bin (a fractional bin number, as an interpolation of two latents makes, is split linearly
 between the two bins around it), fills every other bin with a fixed pseudo-random sign times a
-level: the bands' log-RMS plus a learnt per-band log-gain (``log_fill_gain``, starting at 0.7: on
-the development corpus the spectral distances are best near there, and SI-SDR rises as the noise
+level: the bands' log-RMS plus a learnt per-band log-gain (``log_fill_gain``, starting at 0.6: on
+the development corpus the spectral distances are best near 0.6-0.7, and SI-SDR rises as the noise
 falls), interpolated linearly between the bands' centre bins so the fill has no steps at band
 edges, and inverts the transform. Each segment is coded within its own edges (``lct_analysis``'s even
 edges), so segment latents are decoded one by one (``joint_decode = False``) and join without a
@@ -100,7 +100,7 @@ class SparseAutoencoder(AudioAutoencoder):
 
     joint_decode = False
 
-    def __init__(self, hop: int = 384, peaks: int = 12, bands: int = 8, fill_gain: float = 0.7,
+    def __init__(self, hop: int = 384, peaks: int = 13, bands: int = 6, fill_gain: float = 0.6,
                  sample_rate: int = DEFAULT_SAMPLE_RATE):
         super().__init__()
         hop, peaks, bands = int(hop), int(peaks), int(bands)
