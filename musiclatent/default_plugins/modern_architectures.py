@@ -76,46 +76,29 @@ def _scale(name: str) -> str:
     return "".join(ch for ch in name if ch.isdigit())
 
 
+SPARSE_BASE = {"fill_gain": 0.6, "sample_rate": DEFAULT_SAMPLE_RATE}
+
+FAMILIES = (
+    # (configs, shared defaults, factory, recipe, tag, description of one config)
+    (WAVE_CONFIGS, WAVE_BASE, "musiclatent.architectures.modern:WaveAutoencoder", MODERN_RECIPE, "waveform",
+     lambda name, cfg: f"waveform AE, 1/{_scale(name)}: strided convs + residual dilated units, Snake, weight norm"),
+    (MEL_CONFIGS, MEL_BASE, "musiclatent.architectures.spectral:MelAutoencoder", MODERN_RECIPE, "spectrogram",
+     lambda name, cfg: f"log-mel AE, 1/{_scale(name)}: conv over mel frames, learned iSTFT (magnitude+phase) decoder"),
+    (HYBRID_CONFIGS, HYBRID_BASE, "musiclatent.architectures.hybrid:HybridAutoencoder", HYBRID_RECIPE, "hybrid",
+     lambda name, cfg: (f"band-split AE, 1/{_scale(name)}: exact waveform below "
+                        f"{cfg['low_bins'] * DEFAULT_SAMPLE_RATE // (2 * cfg['hop'])} Hz, "
+                        "band-energy envelope above with a learnt noise-phase iSTFT decoder")),
+    (SPARSE_CONFIGS, SPARSE_BASE, "musiclatent.architectures.sparse:SparseAutoencoder", SPARSE_RECIPE, "sparse",
+     lambda name, cfg: (f"sparse local-cosine code, 1/{_scale(name)}: the {cfg['peaks']} strongest coefficients "
+                        f"of each frame with their bins, the rest's energy in {cfg['bands']} bands, noise-filled")),
+)
+"""Each family of modern built-ins: every config becomes one registered architecture."""
+
+
 @hookimpl
 def register_architectures(register):
-    """Modern waveform and spectrogram autoencoders at 1/12, 1/48 and 1/192."""
-    for name, cfg in WAVE_CONFIGS.items():
-        register(ArchitectureSpec(
-            name=name,
-            description=(f"waveform AE, 1/{_scale(name)}: strided convs + residual dilated units, Snake, "
-                         "weight norm"),
-            factory="musiclatent.architectures.modern:WaveAutoencoder",
-            defaults={**WAVE_BASE, **cfg},
-            recipe=dict(MODERN_RECIPE),
-            tags=("modern", "waveform"),
-        ))
-    for name, cfg in MEL_CONFIGS.items():
-        register(ArchitectureSpec(
-            name=name,
-            description=f"log-mel AE, 1/{_scale(name)}: conv over mel frames, learned iSTFT (magnitude+phase) decoder",
-            factory="musiclatent.architectures.spectral:MelAutoencoder",
-            defaults={**MEL_BASE, **cfg},
-            recipe=dict(MODERN_RECIPE),
-            tags=("modern", "spectrogram"),
-        ))
-    for name, cfg in HYBRID_CONFIGS.items():
-        register(ArchitectureSpec(
-            name=name,
-            description=(f"band-split AE, 1/{_scale(name)}: exact waveform below "
-                         f"{cfg['low_bins'] * DEFAULT_SAMPLE_RATE // (2 * cfg['hop'])} Hz, "
-                         "band-energy envelope above with a learnt noise-phase iSTFT decoder"),
-            factory="musiclatent.architectures.hybrid:HybridAutoencoder",
-            defaults={**HYBRID_BASE, **cfg},
-            recipe=dict(HYBRID_RECIPE),
-            tags=("modern", "hybrid"),
-        ))
-    for name, cfg in SPARSE_CONFIGS.items():
-        register(ArchitectureSpec(
-            name=name,
-            description=(f"sparse local-cosine code, 1/{_scale(name)}: the {cfg['peaks']} strongest coefficients "
-                         f"of each frame with their bins, the rest's energy in {cfg['bands']} bands, noise-filled"),
-            factory="musiclatent.architectures.sparse:SparseAutoencoder",
-            defaults={"fill_gain": 0.6, "sample_rate": DEFAULT_SAMPLE_RATE, **cfg},
-            recipe=dict(SPARSE_RECIPE),
-            tags=("modern", "sparse"),
-        ))
+    """Modern waveform, spectrogram, band-split and sparse autoencoders at 1/12, 1/48 and 1/192."""
+    for configs, base, factory, recipe, tag, describe in FAMILIES:
+        for name, cfg in configs.items():
+            register(ArchitectureSpec(name=name, description=describe(name, cfg), factory=factory,
+                                      defaults={**base, **cfg}, recipe=dict(recipe), tags=("modern", tag)))
