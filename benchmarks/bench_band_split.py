@@ -8,15 +8,14 @@ MDCT's first K bins alone; plus the reference's own STFT magnitudes above the cr
 decoder (exact magnitudes everywhere, bin-centre phases). Prints SI-SDR, MR-STFT and DAC's mel
 distance per row (docs/performance.md, "hybrid12: why a band split"). Nothing here is trained.
 """
-import csv
 import math
 import sys
+from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 import torchaudio
 
+from benchmarks.common import corpus_segments
 from musiclatent.metrics.audio import mrstft_distance, si_sdr
 from musiclatent.nn.modern_layers import bin_advance, frame_stft, overlap_add
 from musiclatent.quality.benchmark import dac_mel_distance
@@ -26,14 +25,7 @@ def main() -> None:
     torch.manual_seed(0)
     SR = 22050
     root = sys.argv[1]
-    rows = [r for r in csv.DictReader(open(f"{root}/labels.csv")) if r["split"] == "test"]
-    segs = []
-    for r in rows:
-        x, sr = sf.read(f"{root}/{r['path']}", dtype="float32")
-        assert sr == SR
-        for s in range(0, len(x) - 5 * SR + 1, 5 * SR):
-            segs.append(x[s:s + 5 * SR])
-    X = torch.tensor(np.stack(segs))[:, None]
+    X = corpus_segments(Path(root), ("test",), sample_rate=SR)[1]["test"][0]
     X = X[:: max(1, len(X) // 60)][..., :109824]
     print("segments", X.shape, file=sys.stderr)
 

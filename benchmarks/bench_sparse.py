@@ -13,34 +13,17 @@ gain. Prints SI-SDR, MR-STFT and DAC's mel distance per row (docs/performance.md
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 
+from benchmarks.common import corpus_segments
 from musiclatent.architectures.sparse import SparseAutoencoder
 from musiclatent.quality.benchmark import _metrics
 
 SR = 22050
 SEGMENT = 5 * SR
-
-
-def held_out_segments(root: Path, split: str = "test") -> torch.Tensor:
-    """Every whole 5 s segment of the corpus's ``split`` clips: ``[N, 1, 110250]``."""
-    segs = []
-    with open(root / "labels.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["split"] != split:
-                continue
-            x, sr = sf.read(root / row["path"], dtype="float32", always_2d=True)
-            if sr != SR:
-                raise SystemExit(f"{row['path']}: {sr} Hz; the dev corpus is {SR} Hz")
-            x = x.mean(axis=1)
-            segs += [x[s:s + SEGMENT] for s in range(0, len(x) - SEGMENT + 1, SEGMENT)]
-    return torch.from_numpy(np.stack(segs))[:, None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                     "values was chosen on validation)")
     args = ap.parse_args(argv)
     torch.set_grad_enabled(False)
-    waves = held_out_segments(args.corpus, args.split)
+    waves = corpus_segments(args.corpus, (args.split,), sample_rate=SR)[1][args.split][0]
     print(f"{len(waves)} {args.split} segments", file=sys.stderr)
     print("peaks,bands,gain,si_sdr,mrstft,mel,mel_dac")
     for peaks, bands in ((16, 0), (14, 4), (13, 6), (12, 8), (10, 12)):

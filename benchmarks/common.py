@@ -74,6 +74,26 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 )
 
 
+def corpus_segments(corpus: Path, splits, labels_csv: Path | None = None, segment_seconds: float = 5.0,
+                    sample_rate: int = 22050):
+    """``(manifest, {split: (waves[N, 1, T], labels, track_ids)})``: the corpus's segments of each
+    of ``splits`` (``None`` = every track) as ``musiclatent benchmark quality --corpus`` cuts them
+    (the manifest's split, from ``labels_csv``, default ``corpus/labels.csv``)."""
+    import tempfile
+
+    from musiclatent.corpus.dataset import SegmentDataset
+    from musiclatent.quality.benchmark import _stack
+    from musiclatent.workspace import Workspace, load_manifest
+
+    labels_csv = labels_csv or corpus / "labels.csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.open(tmp)
+        manifest = load_manifest(ws, corpus, labels_csv=labels_csv, sample_rate=sample_rate, progress=False)
+        return manifest, {split: _stack(SegmentDataset(manifest, split=split, sample_rate=sample_rate,
+                                                       segment_seconds=segment_seconds, cache_dir=ws.cache_dir))
+                          for split in splits}
+
+
 def by_name() -> dict[str, Benchmark]:
     return {b.name: b for b in BENCHMARKS}
 

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.common import corpus_segments
 
 
 def main(argv: list[str] | None = None) -> int:
     import torch
 
     from musiclatent.checkpoint import load_checkpoint
-    from musiclatent.corpus.dataset import SegmentDataset
     from musiclatent.quality import benchmark as q
-    from musiclatent.workspace import Workspace, load_manifest
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", required=True, type=Path)
@@ -40,13 +39,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.pooling = [check_pooling(p) for p in args.pooling or [DEFAULT_POOLING]]
     sr = 22050
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace.open(tmp)
-        manifest = load_manifest(ws, args.corpus, labels_csv=labels_csv, sample_rate=sr, progress=False)
-        sets = [SegmentDataset(manifest, split=split, sample_rate=sr, segment_seconds=args.segment_seconds,
-                               cache_dir=ws.cache_dir) for split in ("test", None)]
-        test_waves, _, _ = q._stack(sets[0])
-        all_waves, all_labels, all_tracks = q._stack(sets[1])
+    manifest, sets = corpus_segments(args.corpus, ("test", None), labels_csv, args.segment_seconds, sr)
+    test_waves, _, _ = sets["test"]
+    all_waves, all_labels, all_tracks = sets[None]
     order = list(dict.fromkeys(all_tracks))
     label_of = dict(zip(all_tracks, all_labels, strict=True))
     labels = np.array([label_of[t] for t in order])
