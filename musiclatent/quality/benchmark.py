@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from musiclatent.corpus.rates import DEFAULT_SAMPLE_RATE
+from musiclatent.latents.pooling import DEFAULT_POOLING
 
 DEFAULT_MODELS = ("alt5", "wave12", "wave48", "wave192", "mel12", "mel48", "mel192", "hybrid12", "sparse12")
 COLUMNS = ("name", "family", "kind", "compression", "kbps", "si_sdr", "mrstft", "mel", "mel_dac", "probe_acc",
@@ -107,19 +108,19 @@ def evaluate_model(model, waves, sample_rate: int, batch_size: int = 4) -> dict[
     return out
 
 
-def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8, pooling: str | None = None,
+def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8, pooling: str = DEFAULT_POOLING,
                   view=None) -> tuple[np.ndarray, list[str]]:
     """Pooled vector per track: ``pooling`` (default: the analyses' default) of each track's segment
     latents read under the model's latent ``view``."""
     import torch
 
-    from musiclatent.latents.pooling import DEFAULT_POOLING, pool_track
+    from musiclatent.latents.pooling import pool_track
 
     with torch.no_grad():
         lat = torch.cat([encode(b) for b in torch.split(waves, batch_size)]).numpy()
     order = list(dict.fromkeys(tracks))
     idx = {t: [i for i, x in enumerate(tracks) if x == t] for t in order}
-    return np.stack([pool_track(lat[idx[t]], pooling or DEFAULT_POOLING, view) for t in order]), order
+    return np.stack([pool_track(lat[idx[t]], pooling, view) for t in order]), order
 
 
 def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None) -> tuple[float, float]:
