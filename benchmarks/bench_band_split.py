@@ -25,7 +25,7 @@ def main() -> None:
     torch.manual_seed(0)
     SR = 22050
     root = sys.argv[1]
-    X = corpus_segments(Path(root), ("test",), sample_rate=SR)[1]["test"][0]
+    X = corpus_segments(Path(root), ("test",), sample_rate=SR)[1]["test"].waves
     X = X[:: max(1, len(X) // 60)][..., :109824]
     print("segments", X.shape, file=sys.stderr)
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                     "values was chosen on validation)")
     args = ap.parse_args(argv)
     torch.set_grad_enabled(False)
-    waves = corpus_segments(args.corpus, (args.split,), sample_rate=SR)[1][args.split][0]
+    waves = corpus_segments(args.corpus, (args.split,), sample_rate=SR)[1][args.split].waves
     print(f"{len(waves)} {args.split} segments", file=sys.stderr)
     print("peaks,bands,gain,si_sdr,mrstft,mel,mel_dac")
     for peaks, bands in ((16, 0), (14, 4), (13, 6), (12, 8), (10, 12)):

@@ -76,7 +76,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 
 def corpus_segments(corpus: Path, splits, labels_csv: Path | None = None, segment_seconds: float = 5.0,
                     sample_rate: int = 22050):
-    """``(manifest, {split: (waves[N, 1, T], labels, track_ids)})``: the corpus's segments of each
+    """``(manifest, {split: SegmentStack(waves[N, 1, T], labels, track_ids, lengths)})``: the corpus's segments of each
     of ``splits`` (``None`` = every track) as ``musiclatent benchmark quality --corpus`` cuts them
     (the manifest's split, from ``labels_csv``, default ``corpus/labels.csv``)."""
     import tempfile

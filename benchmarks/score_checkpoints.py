@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     args.pooling = [check_pooling(p) for p in args.pooling or [DEFAULT_POOLING]]
     sr = 22050
     manifest, sets = corpus_segments(args.corpus, ("test", None), labels_csv, args.segment_seconds, sr)
-    test_waves, _, _ = sets["test"]
-    all_waves, all_labels, all_tracks = sets[None]
+    test_waves = sets["test"].waves
+    every = sets[None]
+    all_waves, all_labels, all_tracks = every.waves, every.labels, every.tracks
     order = list(dict.fromkeys(all_tracks))
     label_of = dict(zip(all_tracks, all_labels, strict=True))
     labels = np.array([label_of[t] for t in order])
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 row[f"probe_acc{key}"], row[f"probe_std{key}"] = acc, std
         rows[str(ckpt)] = row
     for name, delta in (("mfcc", False), ("mfcc_delta", True)):
-        acc, std = q.probe_accuracy(q.mfcc_vectors(all_waves, all_tracks, sr, delta=delta), labels, 0, groups)
+        acc, std = q.probe_accuracy(q.mfcc_vectors(every, sr, delta=delta), labels, 0, groups)
         rows[name] = {"probe_acc": acc, "probe_std": std}
     print(json.dumps({"segments": int(test_waves.shape[0]), "clips": len(order), "grouped": grouped,
                       "rows": rows}, indent=1))

@@ -153,6 +153,43 @@ def test_probe_grouped_folds_remove_the_same_track_leak():
     assert scores(y, pred)["accuracy"] < 0.7 and k == 5 and len(fold_acc) == 5
 
 
+def test_grouped_folds_keep_groups_apart_and_labels_in_proportion():
+    from musiclatent.analyses.probe import fold_splits
+
+    # 3 labels of 10 groups each, groups of 1-6 excerpts: every test fold holds each label near its
+    # overall third, no group is ever on both sides, and every row is tested exactly once.
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 7, size=30)
+    groups = np.repeat([f"g{i}" for i in range(30)], sizes)
+    y = np.repeat(np.tile(["a", "b", "c"], 10), sizes)
+    k, splits = fold_splits(y, folds=5, seed=0, groups=groups)
+    assert k == 5 and len(splits) == 5
+    assert sorted(np.concatenate([test for _, test in splits])) == list(range(len(y)))
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+        for label in "abc":
+            assert 0.15 < np.mean(y[test] == label) < 0.55
+    other = fold_splits(y, folds=5, seed=1, groups=groups)[1]
+    assert any(set(a[1]) != set(b[1]) for a, b in zip(splits, other, strict=True))  # the seed reshuffles
+
+
+def test_repeated_cv_averages_reshuffled_folds():
+    from musiclatent.analyses import AnalysisError
+    from musiclatent.analyses.probe import cross_validate_folds, repeated_cv, scores
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 30)
+    X = rng.normal(size=(60, 3)) + (y == "a")[:, None] * 0.3  # a weak signal: the split matters
+    cv = repeated_cv(X, y, folds=5, seed=4, repeats=3)
+    single = [scores(y, cross_validate_folds(X, y, 5, seed)[0])["accuracy"] for seed in (4, 5, 6)]
+    assert cv["repeats"] == 3 and cv["folds"] == 5 and len(cv["predictions"]) == 3
+    assert cv["accuracy"] == pytest.approx(np.mean(single)) and cv["repeat_std"] == pytest.approx(np.std(single))
+    assert len(set(single)) > 1  # the seeds do reshuffle the folds
+    assert 0.0 <= cv["fold_std"] <= 0.5
+    with pytest.raises(AnalysisError, match="repeats"):
+        repeated_cv(X, y, repeats=0)
+
+
 def test_probe_group_by_option_reaches_the_folds(codec, tmp_path):
     from musiclatent.analyses.runner import run_analysis
 
@@ -245,3 +282,26 @@ def test_changed_checkpoint_is_refused(codec, tmp_path):
     ckpt.write_bytes(ckpt.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.raises(CheckpointError, match="sha256"):
         run_analysis("interpolate", table=table, out_dir=tmp_path / "o", formats=("html",))
+
+
+def test_benchmark_mfcc_baseline_is_the_probe_analysis_one():
+    import torch
+
+    from musiclatent.analyses.features import mfcc_vector
+    from musiclatent.quality.benchmark import SegmentStack, mfcc_vectors
+
+    sr, seg = 8000, 4000
+    rng = np.random.default_rng(0)
+    waves = {t: (0.2 * rng.normal(size=n) + np.sin(np.arange(n) * f)).astype(np.float32)
+             for t, n, f in (("a", 10_000, 0.05), ("b", 8_000, 0.2))}
+    waves["b"][-1000:] = 0.0  # a track that ends in real silence keeps it
+    segments, tracks, lengths = [], [], []
+    for t, w in waves.items():  # cut as the benchmark cuts: fixed segments, the last one zero-padded
+        padded = np.concatenate([w, np.zeros(-len(w) % seg, np.float32)])
+        segments += [padded[i:i + seg] for i in range(0, len(padded), seg)]
+        tracks += [t] * (len(padded) // seg)
+        lengths += [min(seg, len(w) - i) for i in range(0, len(padded), seg)]
+    stack = SegmentStack(torch.from_numpy(np.stack(segments))[:, None], ["x"] * len(tracks), tracks, lengths)
+    got = mfcc_vectors(stack, sr, delta=True)
+    want = np.stack([mfcc_vector(w, sr, delta=True) for w in waves.values()])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -8,6 +8,8 @@ by label; the summary, a note and the chart titles say so.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from musiclatent.analyses.base import AnalysisError, AnalysisResult
@@ -20,8 +22,9 @@ def cross_validate(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, 
     """Out-of-fold predictions of a scaled logistic regression: ``(predictions, folds_used)``.
 
     Without ``groups``: stratified k-fold, ``folds`` clipped to the smallest class size (at least 2).
-    With ``groups`` (e.g. the source track of each excerpt): ``GroupKFold``, so no group is on
-    both sides of a fold; ``folds`` clipped to the number of groups.
+    With ``groups`` (e.g. the source track of each excerpt): stratified *group* k-fold, so no group
+    is on both sides of a fold and each fold holds the labels in about their overall proportions;
+    ``folds`` clipped to the number of groups. Both shuffle with ``seed``.
     """
     pred, k, _ = cross_validate_folds(X, y, folds, seed, max_iter, groups)
     return pred, k
@@ -31,27 +34,11 @@ def cross_validate_folds(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
                          groups: np.ndarray | None = None):
     """:func:`cross_validate` plus the accuracy of each fold: ``(predictions, folds_used, fold_accuracies)``."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     y = np.asarray(y)
-    _, counts = np.unique(y, return_counts=True)
-    if len(counts) < 2:
-        raise AnalysisError("probe needs at least two labels among the tracks")
-    if groups is None:
-        k = int(min(folds, counts.min()))
-        if k < 2:
-            raise AnalysisError(
-                f"probe needs at least 2 tracks of every label; the smallest label has {counts.min()}")
-        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y)
-    else:
-        groups = np.asarray(groups)
-        n_groups = len(np.unique(groups))
-        k = int(min(folds, n_groups))
-        if k < 2:
-            raise AnalysisError(f"probe with grouped folds needs at least 2 groups; found {n_groups}")
-        splits = GroupKFold(n_splits=k).split(X, y, groups)
+    k, splits = fold_splits(y, folds, seed, groups)
     pred = np.empty_like(y)
     fold_acc = []
     for train, test in splits:
@@ -61,6 +48,54 @@ def cross_validate_folds(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
         pred[test] = clf.predict(X[test])
         fold_acc.append(float(np.mean(pred[test] == y[test])))
     return pred, k, np.asarray(fold_acc)
+
+
+def fold_splits(y: np.ndarray, folds: int = 5, seed: int = 0,
+                groups: np.ndarray | None = None) -> tuple[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """The folds :func:`cross_validate_folds` uses: ``(k, [(train_rows, test_rows), ...])``."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    y = np.asarray(y)
+    _, counts = np.unique(y, return_counts=True)
+    if len(counts) < 2:
+        raise AnalysisError("probe needs at least two labels among the tracks")
+    rows = np.zeros((len(y), 1))
+    if groups is None:
+        k = int(min(folds, counts.min()))
+        if k < 2:
+            raise AnalysisError(
+                f"probe needs at least 2 tracks of every label; the smallest label has {counts.min()}")
+        return k, list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, y))
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    k = int(min(folds, n_groups))
+    if k < 2:
+        raise AnalysisError(f"probe with grouped folds needs at least 2 groups; found {n_groups}")
+    with warnings.catch_warnings():  # a label with fewer groups than folds is legal, and said by the folds
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return k, list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, y, groups))
+
+
+def repeated_cv(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, repeats: int = 1,
+                groups: np.ndarray | None = None) -> dict:
+    """:func:`cross_validate_folds` repeated over ``repeats`` shuffles of the folds (seeds ``seed``,
+    ``seed + 1``, ...), since one split of a few hundred tracks moves the accuracy by points.
+
+    Returns ``accuracy`` and ``macro_f1`` averaged over the repeats, ``repeat_std`` (the spread of the
+    repeats' accuracies: how much the estimate itself moves), ``fold_mean``/``fold_std`` (over every
+    fold of every repeat: how much one held-out fold moves), ``repeats``, ``folds`` (the folds used)
+    and ``predictions`` (one array of out-of-fold predictions per repeat).
+    """
+    if repeats < 1:
+        raise AnalysisError(f"repeats must be at least 1; got {repeats}")
+    y = np.asarray(y)
+    runs = [cross_validate_folds(X, y, folds, seed + r, groups=groups) for r in range(int(repeats))]
+    each = [scores(y, pred) for pred, _, _ in runs]
+    acc = np.array([s["accuracy"] for s in each])
+    fold_acc = np.concatenate([f for _, _, f in runs])
+    return {"accuracy": float(acc.mean()), "macro_f1": float(np.mean([s["macro_f1"] for s in each])),
+            "repeat_std": float(acc.std()), "fold_mean": float(fold_acc.mean()), "fold_std": float(fold_acc.std()),
+            "repeats": int(repeats), "folds": int(runs[0][1]), "predictions": [pred for pred, _, _ in runs]}
 
 
 def track_groups(ctx, column: str, tracks) -> np.ndarray:
@@ -108,8 +143,14 @@ def sample_rows(y: np.ndarray, fit_sample: int, seed: int) -> np.ndarray:
     return np.sort(picked)
 
 
-def run(ctx, *, folds: int, baseline: bool, fit_sample: int, group_by: str | None) -> AnalysisResult:
+_SCORE_KEYS = ("accuracy", "macro_f1", "fold_mean", "fold_std", "repeat_std")
+
+
+def run(ctx, *, folds: int, repeats: int, baseline: bool, fit_sample: int, group_by: str | None) -> AnalysisResult:
     """Cross-validated genre probe on latents, on MFCC mean+std, and the chance level.
+
+    Every score is the mean over ``repeats`` shuffles of the folds (:func:`repeated_cv`), with the
+    spread over repeats and over folds beside it; the confusion matrix is the mean over repeats.
 
     ``group_by``: folds grouped by this column (of the tracks, or of the corpus's labels CSV), so
     excerpts of one source track never sit on both sides of a fold. ``fit_sample``: above this many
@@ -139,19 +180,20 @@ def run(ctx, *, folds: int, baseline: bool, fit_sample: int, group_by: str | Non
         notes.append(f"cross-validated on {bound}")
     Xk, yk = X[picked], labels[picked]
     groups = track_groups(ctx, group_by, tracks)[picked] if group_by else None
-    pred, k, fold_acc = cross_validate_folds(Xk, yk, folds, ctx.seed, groups=groups)
-    latent_scores = scores(yk, pred)
-    latent_scores.update(fold_mean=float(fold_acc.mean()), fold_std=float(fold_acc.std()))
+    cv = repeated_cv(Xk, yk, folds, ctx.seed, repeats, groups)
+    k = cv["folds"]
+    latent_scores = {key: cv[key] for key in _SCORE_KEYS}
     values, counts = np.unique(yk, return_counts=True)
     chance = float(counts.max() / counts.sum())
     rows = [{"features": "latents", **latent_scores, "tracks": int(len(yk))},
             {"features": "chance (majority class)", "accuracy": chance,
              "macro_f1": float(1.0 / len(values)) if len(values) else float("nan"), "tracks": int(len(yk))}]
     summary = {"n_tracks": int(len(X)), "n_labelled": int(known.sum()), "n_fitted": int(len(yk)),
-               "n_labels": int(len(values)), "folds": k,
+               "n_labels": int(len(values)), "folds": k, "repeats": int(repeats),
                "grouped_by": group_by, "groups": int(len(np.unique(groups))) if groups is not None else None,
                "latent_accuracy": latent_scores["accuracy"], "latent_macro_f1": latent_scores["macro_f1"],
                "latent_fold_mean": latent_scores["fold_mean"], "latent_fold_std": latent_scores["fold_std"],
+               "latent_repeat_std": latent_scores["repeat_std"],
                "chance_accuracy": chance, "fit_sample": int(fit_sample), "bound": bound}
     if baseline:
         from musiclatent.analyses.features import mfcc_matrix
@@ -168,31 +210,32 @@ def run(ctx, *, folds: int, baseline: bool, fit_sample: int, group_by: str | Non
         try:
             if M is None or len(M) < 4:
                 raise AnalysisError("too few readable tracks")
-            bpred, _, bfold = cross_validate_folds(M, yk[ok], folds, ctx.seed,
-                                                   groups=groups[ok] if groups is not None else None)
-            b = scores(yk[ok], bpred)
-            b.update(fold_mean=float(bfold.mean()), fold_std=float(bfold.std()))
+            bcv = repeated_cv(M, yk[ok], folds, ctx.seed, repeats, groups[ok] if groups is not None else None)
+            b = {key: bcv[key] for key in _SCORE_KEYS}
             rows.insert(1, {"features": "MFCC mean+std (baseline)", **b, "tracks": int(ok.sum())})
             summary.update(mfcc_accuracy=b["accuracy"], mfcc_macro_f1=b["macro_f1"], mfcc_tracks=int(ok.sum()),
-                           mfcc_fold_mean=b["fold_mean"], mfcc_fold_std=b["fold_std"])
+                           mfcc_fold_mean=b["fold_mean"], mfcc_fold_std=b["fold_std"],
+                           mfcc_repeat_std=b["repeat_std"])
         except AnalysisError as exc:
             notes.append(f"MFCC baseline not computed: {exc}")
             summary.update(mfcc_accuracy=None, mfcc_macro_f1=None, mfcc_tracks=0)
     table = pd.DataFrame(rows)
-    cm = confusion_matrix(yk, pred, labels=values)
-    cm_frame = pd.DataFrame([{"true": t, "predicted": p, "tracks": int(cm[i, j])}
+    cm = np.mean([confusion_matrix(yk, pred, labels=values) for pred in cv["predictions"]], axis=0)
+    cm_frame = pd.DataFrame([{"true": t, "predicted": p, "tracks": round(float(cm[i, j]), 2)}
                              for i, t in enumerate(values) for j, p in enumerate(values)])
     altair = alt()
     heat = heatmap(cm_frame, "predicted", "true", "tracks",
                    title(ctx, "Genre probe on latents: confusion matrix",
-                         f"{k}-fold CV{f' grouped by {group_by}' if group_by else ''} on {bound}, accuracy "
-                         f"{latent_scores['accuracy']:.2f} (folds {latent_scores['fold_mean']:.2f} "
-                         f"+- {latent_scores['fold_std']:.2f})"),
-                   "predicted genre", "true genre", "tracks")
+                         f"{k}-fold CV{f' grouped by {group_by}' if group_by else ''}"
+                         f"{f' x {repeats} repeats' if repeats > 1 else ''} on {bound}: accuracy "
+                         f"{latent_scores['accuracy']:.2f} (+- {latent_scores['repeat_std']:.2f} over repeats, "
+                         f"+- {latent_scores['fold_std']:.2f} over folds)"),
+                   "predicted genre", "true genre", "mean tracks" if repeats > 1 else "tracks",
+                   fmt=".1f" if repeats > 1 else "d")
     bars = altair.Chart(table.melt(id_vars=["features", "tracks"], value_vars=["accuracy", "macro_f1"],
                                    var_name="score"),
                         title=title(ctx, "Genre probe: latents vs MFCC baseline vs chance",
-                                    f"{k}-fold CV on {bound}")).mark_bar().encode(
+                                    f"{k}-fold CV{f' x {repeats} repeats' if repeats > 1 else ''} on {bound}")).mark_bar().encode(
         x=altair.X("score:N", title=None),
         xOffset="features:N",
         y=altair.Y("value:Q", title="score", scale=altair.Scale(domain=[0, 1])),

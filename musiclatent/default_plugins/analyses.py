@@ -114,14 +114,17 @@ def register_analyses(register):
         run=f"{_PKG}.probe:run",
         options=(
             Option(name="folds", type="int", default=5, minimum=2, help="Cross-validation folds (clipped to the smallest class)."),
+            Option(name="repeats", type="int", default=5, minimum=1,
+                   help="Repeat the cross-validation over this many shuffles of the folds; scores are the "
+                        "mean, with their spread over repeats."),
             Option(name="baseline", type="bool", default=True,
-                   help="Also score MFCC mean+std features read from the corpus audio."),
+                   help="Also score MFCC mean+std features (over each whole track) read from the corpus audio."),
             Option(name="fit_sample", type="int", default=20000,
                    help="Above this many labelled tracks, cross-validate on a stratified random sample "
                         "of this many (0: every track)."),
             Option(name="group_by", type="str", default=None,
                    help="Group the folds by this column (of the tracks, or of the corpus's labels CSV, "
-                        "e.g. source_track) so excerpts of one track never sit on both sides (GroupKFold)."),
+                        "e.g. source_track) so excerpts of one track never sit on both sides (stratified group k-fold)."),
         ),
     ))
     add(AnalysisSpec(

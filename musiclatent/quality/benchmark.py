@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -68,17 +68,28 @@ def dac_mel_distance(ref, est, sample_rate: int):
     return mel_distance(ref, est, sample_rate, scales=DAC_MEL_SCALES) * len(DAC_MEL_SCALES)
 
 
-def _stack(dataset) -> tuple[Any, list[str], list[str]]:
-    """All segments of a ``SegmentDataset``: ``(waves[N, 1, T], labels, track_ids)``."""
+class SegmentStack(NamedTuple):
+    """Every segment of a ``SegmentDataset``, in order: ``waves[N, 1, T]`` (the last segment of a
+    track zero-padded), and per segment its label, track id and ``lengths`` (samples of real audio)."""
+
+    waves: Any
+    labels: list[str]
+    tracks: list[str]
+    lengths: list[int]
+
+
+def _stack(dataset) -> SegmentStack:
+    """All segments of a ``SegmentDataset`` as a :class:`SegmentStack`."""
     import torch
 
-    waves, labels, tracks = [], [], []
+    waves, labels, tracks, lengths = [], [], [], []
     for i in range(len(dataset)):
         wave, _label, meta = dataset[i]
         waves.append(wave)
         labels.append(str(meta["label"]))
         tracks.append(meta["track_id"])
-    return torch.stack(waves), labels, tracks
+        lengths.append(min(int(wave.shape[-1]), int(round(float(meta["duration_s"]) * dataset.sample_rate))))
+    return SegmentStack(torch.stack(waves), labels, tracks, lengths)
 
 
 def _timed(fn, batches) -> tuple[list, float]:
@@ -123,24 +134,32 @@ def track_vectors(encode, waves, tracks: list[str], batch_size: int = 8, pooling
     return np.stack([pool_track(lat[idx[t]], pooling, view) for t in order]), order
 
 
-def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None) -> tuple[float, float]:
-    """Cross-validated logistic-regression accuracy (the ``probe`` analysis's own procedure):
-    ``(accuracy over all out-of-fold predictions, std of the per-fold accuracies)``; ``groups``
-    makes the folds grouped (GroupKFold)."""
-    from musiclatent.analyses.probe import cross_validate_folds, scores
-
-    pred, _, fold_acc = cross_validate_folds(X, np.asarray(y), folds=5, seed=seed, groups=groups)
-    return scores(np.asarray(y), pred)["accuracy"], float(fold_acc.std())
+PROBE_REPEATS = 5
+"""Shuffles of the probe's folds the benchmark averages over (the ``probe`` analysis's default)."""
 
 
-def mfcc_vectors(waves, tracks: list[str], sample_rate: int, delta: bool = False) -> np.ndarray:
-    """MFCC mean+std per segment (``delta``: plus the std of the frame-to-frame difference),
-    averaged over each track's segments (the probe baseline)."""
+def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, groups=None,
+                   repeats: int = PROBE_REPEATS) -> tuple[float, float]:
+    """Cross-validated logistic-regression accuracy (the ``probe`` analysis's own procedure, 5 folds
+    repeated over ``repeats`` shuffles): ``(mean accuracy, std of the accuracy over every fold)``;
+    ``groups`` makes the folds grouped (stratified group k-fold)."""
+    from musiclatent.analyses.probe import repeated_cv
+
+    cv = repeated_cv(X, np.asarray(y), folds=5, seed=seed, repeats=repeats, groups=groups)
+    return cv["accuracy"], cv["fold_std"]
+
+
+def mfcc_vectors(segments: SegmentStack, sample_rate: int, delta: bool = False) -> np.ndarray:
+    """The probe's MFCC baseline, as the ``probe`` analysis computes it: MFCC mean+std (``delta``:
+    plus the std of the frame-to-frame difference) over each whole track, in order of first
+    appearance, its segments joined back without the last one's padding."""
     from musiclatent.analyses.features import mfcc_vector
 
-    feats = np.stack([mfcc_vector(w[0].numpy(), sample_rate, delta=delta) for w in waves])
-    order = list(dict.fromkeys(tracks))
-    return np.stack([feats[[i for i, x in enumerate(tracks) if x == t]].mean(axis=0) for t in order])
+    order = list(dict.fromkeys(segments.tracks))
+    parts: dict[str, list[np.ndarray]] = {t: [] for t in order}
+    for wave, track, n in zip(segments.waves, segments.tracks, segments.lengths, strict=True):
+        parts[track].append(wave[0, :n].numpy())
+    return np.stack([mfcc_vector(np.concatenate(parts[t]), sample_rate, delta=delta) for t in order])
 
 
 def nominal_scale(model, sample_rate: int = DEFAULT_SAMPLE_RATE) -> float:
@@ -205,8 +224,9 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
                           cache_dir=ws.cache_dir)
     every = SegmentDataset(manifest, split=None, sample_rate=sr, segment_seconds=segment_seconds,
                            cache_dir=ws.cache_dir)
-    test_waves, _, _ = _stack(test)
-    all_waves, all_labels, all_tracks = _stack(every)
+    test_waves = _stack(test).waves
+    every = _stack(every)
+    all_waves, all_labels, all_tracks = every.waves, every.labels, every.tracks
     track_label = dict(zip(all_tracks, all_labels, strict=True))
     labels = np.array([track_label[t] for t in dict.fromkeys(all_tracks)])
     groups = _groups(manifest, list(dict.fromkeys(all_tracks)), labels_csv, group_by) if group_by else None
@@ -234,10 +254,10 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
                          note=f"best of {result.epochs_completed} epochs ({result.status})"))
         del model
 
-    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr), labels, seed, groups)
+    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(every, sr), labels, seed, groups)
     rows.append(_row(name="mfcc", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
                      note="probe baseline: MFCC mean+std (40 values per track)"))
-    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(all_waves, all_tracks, sr, delta=True), labels, seed, groups)
+    mfcc, mfcc_std = probe_accuracy(mfcc_vectors(every, sr, delta=True), labels, seed, groups)
     rows.append(_row(name="mfcc_delta", family="mfcc", kind="reference", probe_acc=mfcc, probe_std=mfcc_std,
                      note="MFCC mean+std+delta std (60 values: the statistics of the default pooling)"))
     ffmpeg = refs.ffmpeg_opus_available() if opus else None
