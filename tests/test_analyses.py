@@ -87,6 +87,25 @@ def test_neighbors_query_twin_first(codec, tmp_path):
     assert list(q["rank"]) == [1, 2, 3]
 
 
+def test_centroids_are_taken_by_the_models_mean_latent(codec, tmp_path, monkeypatch):
+    from musiclatent.analyses.runner import run_analysis
+    from musiclatent.architectures.base import AudioAutoencoder
+
+    seen = []
+
+    def first_only(self, latents):
+        seen.append(tuple(latents.shape))
+        return latents[0]
+
+    monkeypatch.setattr(AudioAutoencoder, "mean_latent", first_only)
+    out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "c", formats=("html",), centroid=("genre1",))
+    import pandas as pd
+
+    centroids = pd.read_csv(out / "centroids.csv")
+    n = int(centroids.loc[centroids["genre"] == "genre1", "tracks"].iloc[0])
+    assert len(seen) == 1 and seen[0][0] == n >= 2
+
+
 def test_interpolation_ends_decode_the_tracks(codec, tmp_path):
     import soundfile as sf
 

@@ -180,3 +180,44 @@ def test_silence_and_short_inputs_give_finite_latents_and_near_silence(samples):
     assert z.shape == (2, 32, math.ceil(samples / HOP)) and bool(torch.isfinite(z).all())
     assert bool((z[:, P:2 * P] == 0).all())
     assert y.shape == x.shape and float(y.abs().max()) < 1e-4
+
+
+def _power_spectrum(wave: torch.Tensor, n: int = 2048) -> torch.Tensor:
+    frames = wave.reshape(-1)[: wave.numel() // n * n].reshape(-1, n) * torch.hann_window(n)
+    return torch.fft.rfft(frames).abs().pow(2).mean(dim=0)
+
+
+def test_the_centre_of_one_latent_keeps_its_bins_levels_and_magnitudes():
+    """Uncoded coefficients are never larger than the smallest coded one, so re-coding the power
+    of one latent finds the same bins and the same band levels; only the signs are the fill's."""
+    model = _model()
+    with torch.no_grad():
+        z = model.encode(_tone(440.0, 5 * HOP * 8) + 0.05 * torch.randn(1, 1, 5 * HOP * 8))
+        c = model.mean_latent(z)
+    assert c.shape == z.shape[1:]
+    assert torch.equal(c[:P], z[0, :P])
+    torch.testing.assert_close(c[P:2 * P].abs(), z[0, P:2 * P].abs())
+    torch.testing.assert_close(c[2 * P:], z[0, 2 * P:], atol=1e-4, rtol=1e-4)
+
+
+def test_a_centroid_keeps_the_loudness_and_spectrum_that_a_plain_mean_cancels():
+    """Tones of different pitches and phases: the element-wise mean of their codes averages bin
+    numbers and cancels signed values (a quiet floor); the power centre keeps every partial at its
+    own frequency, at the tracks' mean power."""
+    model = _model()
+    n = HOP * 128
+    noise = torch.Generator().manual_seed(0)
+    waves = torch.cat([_tone(hz, n, phase) + 0.01 * torch.randn(1, 1, n, generator=noise)
+                       for hz, phase in ((220.0, 0.0), (220.0, 1.7), (1000.0, 0.4), (1000.0, 2.9))])
+    with torch.no_grad():
+        z = model.encode(waves)
+        centre = model.decode(model.mean_latent(z)[None], length=n)
+        plain = model.decode(z.mean(dim=0, keepdim=True), length=n)
+    rms = float(waves.pow(2).mean().sqrt())
+    assert 0.7 * rms < float(centre.pow(2).mean().sqrt()) < 1.3 * rms
+    assert float(plain.pow(2).mean().sqrt()) < 0.5 * rms
+    spectrum = _power_spectrum(centre)
+    hz_of_bin = SR / 2048
+    for hz in (220.0, 1000.0):  # each partial sits where the tracks have it, far above the floor
+        k = round(hz / hz_of_bin)
+        assert float(spectrum[k - 2:k + 3].sum()) > 100 * float(spectrum[k + 40:k + 45].sum())

@@ -61,16 +61,23 @@ def default_pair(ctx) -> tuple[str, str]:
 
 
 def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int]:
-    """Mean over the genre's tracks of their first-segment latents; ``(latent, n_tracks)``."""
+    """The centre of the genre's tracks' first-segment latents, as the table's model takes it
+    (``AudioAutoencoder.mean_latent``: the element-wise mean unless the model's latent needs
+    another average); ``(latent, n_tracks)``."""
+    import torch
+
+    from musiclatent.latents.decode import model_device
+
     _, tracks = ctx.track_vectors()
     labels = ctx.labels()
     ids = tracks["track_id"].astype(str).to_numpy()[labels == genre]
     if len(ids) == 0:
         raise AnalysisError(f"no track of genre {genre!r}; genres: {', '.join(sorted(set(labels)))}")
-    total = np.zeros(ctx.latent_shape, dtype=np.float64)
-    for tid in ids:
-        total += first_latent(ctx, tid)
-    return (total / len(ids)).astype(np.float32), len(ids)
+    model = ctx.load_model()
+    latents = torch.from_numpy(np.stack([first_latent(ctx, tid) for tid in ids]).astype(np.float32))
+    with torch.no_grad():
+        centre = model.mean_latent(latents.to(model_device(model))).cpu()
+    return centre.numpy().astype(np.float32).reshape(ctx.latent_shape), len(ids)
 
 
 def run(ctx, *, steps: int, mode: str, centroid: tuple, **ends) -> AnalysisResult:

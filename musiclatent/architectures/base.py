@@ -39,6 +39,10 @@ class AudioAutoencoder(nn.Module):
     latent table's metadata; ``musiclatent.latents.pooling`` documents the keys). ``None`` (the
     default) reads them as they are; ``hybrid12`` declares ``{"log_power": [0, 24]}`` because its
     first 24 channels are signed waveform coefficients whose band energy, not sign, is the music.
+
+    ``mean_latent``: the latent analyses decode as the centre of several (a genre centroid). The
+    default is the element-wise mean; a model whose latent is not a vector space overrides it
+    (``sparse12``'s bin numbers and signed values average to nothing, so it averages power).
     """
 
     aux_loss: torch.Tensor | None = None
@@ -61,6 +65,11 @@ class AudioAutoencoder(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(wave), length=wave.shape[-1])
+
+    def mean_latent(self, latents: torch.Tensor) -> torch.Tensor:
+        """The centre of ``latents[N, C, T']`` as one latent ``[C, T']`` that ``decode`` reads (a
+        genre centroid): the element-wise mean unless the model says otherwise."""
+        return latents.mean(dim=0)
 
     def latent_shape(self, length: int) -> tuple[int, int]:
         """``(C, T')`` of the latent for an input of ``length`` samples."""

@@ -121,7 +121,10 @@ class SparseAutoencoder(AudioAutoencoder):
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave[B, 1, T]`` -> ``latent[B, 2 * peaks + bands, ceil(T / hop)]``."""
         wave = pad_to_multiple(wave, self.hop)
-        coeffs = lct_analysis(wave, self.dct4, self.dct2)                      # [B, hop, M]
+        return self.code(lct_analysis(wave, self.dct4, self.dct2))
+
+    def code(self, coeffs: torch.Tensor) -> torch.Tensor:
+        """Local-cosine coefficients ``[B, hop, M]`` -> their latent ``[B, 2 * peaks + bands, M]``."""
         top = coeffs.abs().topk(self.peaks, dim=1).indices.sort(dim=1).values  # bins in increasing order
         values = coeffs.gather(1, top)
         uncoded = torch.ones_like(coeffs).scatter(1, top, 0.0)
@@ -130,22 +133,40 @@ class SparseAutoencoder(AudioAutoencoder):
         rms_log = 0.5 * torch.log(power / count + FILL_FLOOR ** 2)
         return torch.cat([top.to(values.dtype), values, rms_log], dim=1)
 
-    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """``latent[B, C, T']`` -> ``wave[B, 1, length]`` (default ``T' * hop``)."""
-        p = self.peaks
-        bins, values, rms_log = latent[:, :p], latent[:, p:2 * p], latent[:, 2 * p:]
-        pos = bins.clamp(0, self.hop - 1)
+    def _place(self, latent: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``values[B, peaks, M]`` written at the latent's bins (a fractional bin split linearly
+        between its two neighbours) -> ``(dense[B, hop, M], uncoded[B, hop, M])``."""
+        pos = latent[:, :self.peaks].clamp(0, self.hop - 1)
         lo = pos.floor().long()
         hi = (lo + 1).clamp_max(self.hop - 1)
         frac = pos - lo.to(pos.dtype)
-        coeffs = torch.zeros(latent.shape[0], self.hop, latent.shape[-1], dtype=latent.dtype, device=latent.device)
-        coeffs = coeffs.scatter_add(1, lo, values * (1 - frac)).scatter_add(1, hi, values * frac)
-        coded = torch.zeros_like(coeffs).scatter_add(1, lo, torch.ones_like(frac)).scatter_add(1, hi, (frac > 0).to(frac.dtype))
-        uncoded = (coded == 0).to(coeffs.dtype)
+        dense = torch.zeros(latent.shape[0], self.hop, latent.shape[-1], dtype=latent.dtype, device=latent.device)
+        dense = dense.scatter_add(1, lo, values * (1 - frac)).scatter_add(1, hi, values * frac)
+        coded = torch.zeros_like(dense).scatter_add(1, lo, torch.ones_like(frac)).scatter_add(1, hi, (frac > 0).to(frac.dtype))
+        return dense, (coded == 0).to(dense.dtype)
+
+    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """``latent[B, C, T']`` -> ``wave[B, 1, length]`` (default ``T' * hop``)."""
+        p = self.peaks
+        coeffs, uncoded = self._place(latent, latent[:, p:2 * p])
+        rms_log = latent[:, 2 * p:]
         level = torch.exp(torch.matmul(self.band_spread, rms_log + self.log_fill_gain[:, None]))  # [B, hop, M]
         fill = self.noise_signs(latent.shape[-1], latent) * level * uncoded
         wave = lct_synthesis(coeffs + fill, self.dct4, self.dct2)
         return fit_length(wave, length)
+
+    def mean_latent(self, latents: torch.Tensor) -> torch.Tensor:
+        """The centre of ``latents[N, C, M]`` by power: each latent's power per bin and frame (its
+        coefficients squared, the residual bands' mean power on their uncoded bins) averaged over
+        the N, then coded again as a frame of coefficients of that power with the decoder's noise
+        signs. An element-wise mean would average bin numbers and cancel signed values (a quiet
+        noise floor); this keeps the loudness and average spectrum of the tracks it centres."""
+        p = self.peaks
+        power, uncoded = self._place(latents, latents[:, p:2 * p] ** 2)
+        residual = torch.exp(2.0 * latents[:, 2 * p:])[:, self.band_of_bin, :]  # [N, hop, M]
+        mean_power = (power + uncoded * residual).mean(dim=0, keepdim=True)
+        signs = self.noise_signs(latents.shape[-1], latents)
+        return self.code(signs * mean_power.sqrt())[0]
 
     def noise_signs(self, frames: int, like: torch.Tensor) -> torch.Tensor:
         """Fixed pseudo-random signs ``[hop, frames]`` (the same for every call of that length)."""

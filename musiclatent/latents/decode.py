@@ -99,11 +99,11 @@ def decode_latent(latent: np.ndarray, model, latent_shape: tuple[int, int] | Non
 
     segs = _as_segments(latent, latent_shape, model)
     waves = batched(lambda z: model.decode(z, length=length).reshape(len(z), -1), segs, batch_size,
-                    _model_device(model))
+                    model_device(model))
     return waves.reshape(-1).astype(np.float32)
 
 
-def _model_device(model):
+def model_device(model):
     """Where ``model``'s weights are (``"cpu"`` for a model without any)."""
     return next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
 
@@ -170,7 +170,7 @@ def decode_frames(latent: np.ndarray, model, chunk_frames: int, overlap_frames: 
     overlap = max(period, int(overlap_frames))
     chunk = max(int(chunk_frames), 2 * (overlap + period))
     windows = _windows(frames, chunk, overlap, period)
-    device = _model_device(model)
+    device = model_device(model)
     out = np.zeros(frames * hop, dtype=np.float32)
     with torch.inference_mode():
         for k, (first, last) in enumerate(windows):
@@ -270,4 +270,4 @@ def load_latent_file(path: str | os.PathLike) -> np.ndarray:
 
 
 __all__ = ["decode_frames", "decode_latent", "decode_to_file", "decode_track", "frame_aligned", "load_latent_file",
-           "load_table_model"]
+           "load_table_model", "model_device"]
