@@ -164,6 +164,33 @@ def test_check_architecture_catches_a_broken_model():
         check_architecture(spec, lengths=(37,))
 
 
+def test_check_architecture_catches_a_mean_latent_of_the_wrong_shape():
+    from musiclatent.architectures.base import AudioAutoencoder, fit_length
+    from musiclatent.registry import ArchitectureSpec
+
+    class KeepsTheBatch(AudioAutoencoder):
+        hop = 4
+        latent_channels = 2
+
+        def __init__(self):
+            super().__init__()
+            self.enc = torch.nn.Conv1d(1, 2, 4, stride=4)
+            self.dec = torch.nn.ConvTranspose1d(2, 1, 4, stride=4)
+
+        def encode(self, wave):
+            return self.enc(torch.nn.functional.pad(wave, (0, -wave.shape[-1] % 4)))
+
+        def decode(self, latent, length=None):
+            return fit_length(self.dec(latent), length)
+
+        def mean_latent(self, latents):
+            return latents.mean(dim=0, keepdim=True)  # [1, C, T'], not [C, T']
+
+    spec = ArchitectureSpec(name="centre", description="x", factory=KeepsTheBatch)
+    with pytest.raises(AssertionError, match=r"centre: mean_latent of \[2, 2, 10\] latents gave \[1, 2, 10\]"):
+        check_architecture(spec, lengths=(37,))
+
+
 def test_models_command_lists_the_seed_models():
     import json
 

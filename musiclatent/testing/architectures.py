@@ -59,7 +59,8 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
     ``[B, 1, T]`` for every length; ``decode`` without a length covers the input;
     ``encoding_scale(T) == T / (C * T')``; gradients reach every parameter; the config is
     JSON-serialisable; a checkpoint round trip (``save_checkpoint``/``load_checkpoint``)
-    rebuilds a model with identical outputs; decoding a random latent of the right shape works.
+    rebuilds a model with identical outputs; decoding a random latent of the right shape works;
+    ``mean_latent`` of a batch of latents is one latent ``[C, T']`` that decodes.
     """
     import torch
 
@@ -116,6 +117,13 @@ def check_architecture(spec_or_name: Any, lengths: Sequence[int] = DEFAULT_LENGT
             assert tuple(y_random.shape) == (batch, 1, length) and torch.isfinite(y_random).all(), (
                 f"{name}: decode of a random latent [{batch}, {c}, {t}] gave {list(y_random.shape)} "
                 "or non-finite values; decode must work from the latent alone")
+            centre = model.mean_latent(z)
+            assert tuple(centre.shape) == (c, t) and torch.isfinite(centre).all(), (
+                f"{name}: mean_latent of [{batch}, {c}, {t}] latents gave {list(centre.shape)} or non-finite "
+                f"values; it must give one latent [{c}, {t}]")
+            y_centre = model.decode(centre[None], length)
+            assert tuple(y_centre.shape) == (1, 1, length) and torch.isfinite(y_centre).all(), (
+                f"{name}: decoding mean_latent's centre gave {list(y_centre.shape)} or non-finite values")
 
     _check_gradients(model, name, min(lengths, key=lambda n: abs(n - DEFAULT_SAMPLE_RATE)), batch)
     _check_checkpoint_round_trip(model, spec, name, lengths, batch, save_checkpoint, load_checkpoint)
