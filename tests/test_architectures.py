@@ -140,35 +140,11 @@ def test_bad_config_is_a_clear_error():
         get_registry().architecture("alt4").build(strides=[0, 3])
 
 
-def test_check_architecture_catches_a_broken_model():
+def _tiny_conv_model():
+    """A 4x conv autoencoder whose encode pads to whole frames (fulfils the contract)."""
     from musiclatent.architectures.base import AudioAutoencoder, fit_length
-    from musiclatent.registry import ArchitectureSpec
 
-    class WrongShape(AudioAutoencoder):
-        hop = 4
-        latent_channels = 2
-
-        def __init__(self):
-            super().__init__()
-            self.enc = torch.nn.Conv1d(1, 2, 4, stride=4)  # floor: disagrees with ceil latent_shape
-            self.dec = torch.nn.ConvTranspose1d(2, 1, 4, stride=4)
-
-        def encode(self, wave):
-            return self.enc(wave)
-
-        def decode(self, latent, length=None):
-            return fit_length(self.dec(latent), length)
-
-    spec = ArchitectureSpec(name="wrong", description="x", factory=WrongShape)
-    with pytest.raises(AssertionError, match="wrong: encode of"):
-        check_architecture(spec, lengths=(37,))
-
-
-def test_check_architecture_catches_a_mean_latent_of_the_wrong_shape():
-    from musiclatent.architectures.base import AudioAutoencoder, fit_length
-    from musiclatent.registry import ArchitectureSpec
-
-    class KeepsTheBatch(AudioAutoencoder):
+    class TinyConv(AudioAutoencoder):
         hop = 4
         latent_channels = 2
 
@@ -183,6 +159,26 @@ def test_check_architecture_catches_a_mean_latent_of_the_wrong_shape():
         def decode(self, latent, length=None):
             return fit_length(self.dec(latent), length)
 
+    return TinyConv
+
+
+def test_check_architecture_catches_a_broken_model():
+    from musiclatent.registry import ArchitectureSpec
+
+    class WrongShape(_tiny_conv_model()):
+        def encode(self, wave):
+            return self.enc(wave)  # floor: disagrees with ceil latent_shape
+
+    check_architecture(ArchitectureSpec(name="right", description="x", factory=_tiny_conv_model()), lengths=(37,))
+    spec = ArchitectureSpec(name="wrong", description="x", factory=WrongShape)
+    with pytest.raises(AssertionError, match="wrong: encode of"):
+        check_architecture(spec, lengths=(37,))
+
+
+def test_check_architecture_catches_a_mean_latent_of_the_wrong_shape():
+    from musiclatent.registry import ArchitectureSpec
+
+    class KeepsTheBatch(_tiny_conv_model()):
         def mean_latent(self, latents):
             return latents.mean(dim=0, keepdim=True)  # [1, C, T'], not [C, T']
 
