@@ -88,6 +88,9 @@ def test_neighbors_query_twin_first(codec, tmp_path):
 
 
 def test_centroids_are_taken_by_the_models_mean_latent(codec, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from musiclatent.analyses import interpolate
     from musiclatent.analyses.runner import run_analysis
     from musiclatent.architectures.base import AudioAutoencoder
 
@@ -99,11 +102,15 @@ def test_centroids_are_taken_by_the_models_mean_latent(codec, tmp_path, monkeypa
 
     monkeypatch.setattr(AudioAutoencoder, "mean_latent", first_only)
     out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "c", formats=("html",), centroid=("genre1",))
-    import pandas as pd
+    row = pd.read_csv(out / "centroids.csv").set_index("genre").loc["genre1"]
+    assert len(seen) == 1 and seen[0][0] == row["tracks"] == row["averaged"] >= 3
 
-    centroids = pd.read_csv(out / "centroids.csv")
-    n = int(centroids.loc[centroids["genre"] == "genre1", "tracks"].iloc[0])
-    assert len(seen) == 1 and seen[0][0] == n >= 2
+    monkeypatch.setattr(interpolate, "CENTROID_TRACKS", 2)  # a huge genre: a bounded, seeded sample
+    out = run_analysis("interpolate", table=codec, out_dir=tmp_path / "s", formats=("html",), centroid=("genre1",))
+    row = pd.read_csv(out / "centroids.csv").set_index("genre").loc["genre1"]
+    notes = json.loads((out / "index.json").read_text())["notes"]
+    assert seen[1][0] == row["averaged"] == 2 < row["tracks"]
+    assert any(f"2 of its {int(row['tracks'])} tracks averaged" in n for n in notes), notes
 
 
 def test_interpolation_ends_decode_the_tracks(codec, tmp_path):

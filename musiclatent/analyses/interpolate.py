@@ -60,10 +60,16 @@ def default_pair(ctx) -> tuple[str, str]:
     return str(ids[a]), str(ids[b])
 
 
-def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int]:
+CENTROID_TRACKS = 2048
+"""At most this many tracks (a seeded sample) are averaged into one genre centroid, so a centroid
+of a huge genre holds a bounded number of latents in memory; its estimate hardly moves beyond."""
+
+
+def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int, int]:
     """The centre of the genre's tracks' first-segment latents, as the table's model takes it
     (``AudioAutoencoder.mean_latent``: the element-wise mean unless the model's latent needs
-    another average); ``(latent, n_tracks)``."""
+    another average), over at most ``CENTROID_TRACKS`` of them (seeded sample);
+    ``(latent, tracks_averaged, tracks_of_the_genre)``."""
     import torch
 
     from musiclatent.latents.decode import model_device
@@ -73,11 +79,13 @@ def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int]:
     ids = tracks["track_id"].astype(str).to_numpy()[labels == genre]
     if len(ids) == 0:
         raise AnalysisError(f"no track of genre {genre!r}; genres: {', '.join(sorted(set(labels)))}")
+    used = ids if len(ids) <= CENTROID_TRACKS else np.sort(
+        np.random.default_rng(ctx.seed).choice(ids, CENTROID_TRACKS, replace=False))
     model = ctx.load_model()
-    latents = torch.from_numpy(np.stack([first_latent(ctx, tid) for tid in ids]).astype(np.float32))
+    latents = torch.from_numpy(np.stack([first_latent(ctx, tid) for tid in used]).astype(np.float32))
     with torch.no_grad():
         centre = model.mean_latent(latents.to(model_device(model))).cpu()
-    return centre.numpy().astype(np.float32).reshape(ctx.latent_shape), len(ids)
+    return centre.numpy().astype(np.float32).reshape(ctx.latent_shape), len(used), len(ids)
 
 
 def run(ctx, *, steps: int, mode: str, centroid: tuple, **ends) -> AnalysisResult:
@@ -137,10 +145,12 @@ def run(ctx, *, steps: int, mode: str, centroid: tuple, **ends) -> AnalysisResul
         genres = sorted(set(labels) - {"unknown"}) if "all" in centroid else list(centroid)
         crow = []
         for g in genres:
-            latent, n = genre_centroid(ctx, g)
+            latent, used, n = genre_centroid(ctx, g)
+            if used < n:
+                result.notes.append(f"centroid of {g}: {used} of its {n} tracks averaged (a seeded sample)")
             wave = ctx.decode(latent)
             result.audio[f"centroid_{g}"] = (wave, sr)
-            crow.append({"genre": g, "tracks": n, "rms": float(np.sqrt(np.mean(np.square(wave))))})
+            crow.append({"genre": g, "tracks": n, "averaged": used, "rms": float(np.sqrt(np.mean(np.square(wave))))})
         result.tables["centroids"] = pd.DataFrame(crow)
         result.summary["centroids"] = genres
     return result
