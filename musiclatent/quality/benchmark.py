@@ -222,10 +222,9 @@ def run_quality(out_dir: str | Path, models: tuple[str, ...] | list[str] = DEFAU
         raise CorpusError(f"{corpus}: no held-out (test) track to score; the corpus needs at least 3 tracks")
     test = SegmentDataset(manifest, split="test", sample_rate=sr, segment_seconds=segment_seconds,
                           cache_dir=ws.cache_dir)
-    every = SegmentDataset(manifest, split=None, sample_rate=sr, segment_seconds=segment_seconds,
-                           cache_dir=ws.cache_dir)
+    every = _stack(SegmentDataset(manifest, split=None, sample_rate=sr, segment_seconds=segment_seconds,
+                                  cache_dir=ws.cache_dir))
     test_waves = _stack(test).waves
-    every = _stack(every)
     all_waves, all_labels, all_tracks = every.waves, every.labels, every.tracks
     track_label = dict(zip(all_tracks, all_labels, strict=True))
     labels = np.array([track_label[t] for t in dict.fromkeys(all_tracks)])
