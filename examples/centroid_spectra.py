@@ -6,7 +6,8 @@ For each genre (default: all) of TABLE, takes every track's first segment as the
 analysis does, and prints the level (RMS) and the mean absolute dB distance between the long-term
 average power spectrum of the tracks (read from the corpus the table names) and of two decoded
 centroids: the model's own (``AudioAutoencoder.mean_latent``, what ``analyze interpolate
---centroid`` decodes) and the element-wise mean of the latents. ``--png`` draws the three spectra
+--centroid`` decodes) and the element-wise mean of the latents. Uses the analysis's own
+functions, so it measures exactly what the analysis decodes. ``--png`` draws the three spectra
 per genre (docs/img/sparse12_centroids.png was made so).
 """
 
@@ -16,10 +17,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from musiclatent.corpus.audio import read_audio
-from musiclatent.latents.decode import load_table_model
+from musiclatent.analyses.base import AnalysisContext
+from musiclatent.analyses.interpolate import centroid_members, first_latents, model_centroid
 from musiclatent.latents.table import LatentTable
 
 N_FFT = 2048
@@ -40,24 +40,23 @@ def main() -> None:
     parser.add_argument("--png", default=None)
     args = parser.parse_args()
     table = LatentTable.open(args.table)
-    model = load_table_model(table).eval()
-    sr, root = int(table.metadata["sample_rate"]), Path(table.metadata["corpus_root"])
-    tracks = table.tracks().set_index("track_id")
-    genres = args.genre or sorted(set(tracks["label"].astype(str)) - {"unknown", "None", "nan"})
+    ctx = AnalysisContext(table=table, corpus_root=Path(table.metadata["corpus_root"]))
+    sr, length = ctx.sample_rate, ctx.segment_samples()
+    paths = ctx.track_vectors()[1].set_index("track_id")["path"]
+    genres = args.genre or sorted(set(ctx.labels()) - {"unknown"})
     rows = []
-    for genre in genres:
-        ids = [t for t in tracks.index if str(tracks.loc[t, "label"]) == genre]
-        latents = torch.from_numpy(np.stack([np.asarray(table.track_latents(t), np.float32)[0] for t in ids]))
-        length = int(table.metadata.get("segment_samples") or latents.shape[-1] * model.hop)
-        refs = [read_audio(root / tracks.loc[t, "path"], sr)[:length] for t in ids]
-        with torch.inference_mode():
-            waves = {"model centroid": model.decode(model.mean_latent(latents)[None], length=length)[0, 0].numpy(),
-                     "element-wise mean": model.decode(latents.mean(0, keepdim=True), length=length)[0, 0].numpy()}
+    for genre in genres:  # the tracks, latents and centre `analyze interpolate --centroid` takes
+        ids, _ = centroid_members(ctx, genre)
+        latents = first_latents(ctx, ids)
+        waves = {"model centroid": ctx.decode(model_centroid(ctx, latents)),
+                 "element-wise mean": ctx.decode(latents.mean(axis=0))}
+        refs = [ctx.read_audio(paths[t])[:length] for t in ids]
         target = spectrum_db(refs)
         level = float(np.sqrt(np.mean(np.concatenate(refs) ** 2)))
         line = [f"{genre} ({len(ids)} tracks): tracks rms {level:.3f}"]
         hz = np.arange(len(target)) * sr / N_FFT
-        rows += [{"genre": genre, "spectrum": "tracks (mean power)", "hz": f, "db": d} for f, d in zip(hz[1:], target[1:], strict=True)]
+        rows += [{"genre": genre, "spectrum": "tracks (mean power)", "hz": f, "db": d}
+                 for f, d in zip(hz[1:], target[1:], strict=True)]
         for name, wave in waves.items():
             db = spectrum_db([wave])
             line.append(f"{name}: rms {np.sqrt(np.mean(wave ** 2)):.3f}, {np.mean(np.abs(db - target)):.1f} dB from the tracks")

@@ -40,8 +40,16 @@ def first_latent(ctx, track_id: str) -> np.ndarray:
     if track_id not in set(tracks["track_id"].astype(str)):
         sample = ", ".join(tracks["track_id"].astype(str).head(3))
         raise AnalysisError(f"track {track_id!r} is not in the latent table (ids look like: {sample})")
-    lat = np.asarray(ctx.table.track_latents(track_id), dtype=np.float32)
-    return lat[0] if lat.ndim == 3 else lat.reshape(ctx.latent_shape)
+    return first_latents(ctx, [track_id])[0]
+
+
+def first_latents(ctx, track_ids) -> np.ndarray:
+    """The first segment's latent of each of ``track_ids`` (tracks of the table): ``[N, C, T']``."""
+    out = []
+    for tid in track_ids:
+        lat = np.asarray(ctx.table.track_latents(tid), dtype=np.float32)
+        out.append(lat[0] if lat.ndim == 3 else lat.reshape(ctx.latent_shape))
+    return np.stack(out)
 
 
 def default_pair(ctx) -> tuple[str, str]:
@@ -65,27 +73,38 @@ CENTROID_TRACKS = 2048
 of a huge genre holds a bounded number of latents in memory; its estimate hardly moves beyond."""
 
 
-def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int, int]:
-    """The centre of the genre's tracks' first-segment latents, as the table's model takes it
-    (``AudioAutoencoder.mean_latent``: the element-wise mean unless the model's latent needs
-    another average), over at most ``CENTROID_TRACKS`` of them (seeded sample);
-    ``(latent, tracks_averaged, tracks_of_the_genre)``."""
-    import torch
-
-    from musiclatent.latents.decode import model_device
-
+def centroid_members(ctx, genre: str) -> tuple[np.ndarray, int]:
+    """The tracks a genre's centroid averages: all of the genre's, or a seeded sample of
+    ``CENTROID_TRACKS``; ``(track_ids, tracks_of_the_genre)``."""
     _, tracks = ctx.track_vectors()
     labels = ctx.labels()
     ids = tracks["track_id"].astype(str).to_numpy()[labels == genre]
     if len(ids) == 0:
         raise AnalysisError(f"no track of genre {genre!r}; genres: {', '.join(sorted(set(labels)))}")
-    used = ids if len(ids) <= CENTROID_TRACKS else np.sort(
-        np.random.default_rng(ctx.seed).choice(ids, CENTROID_TRACKS, replace=False))
+    if len(ids) <= CENTROID_TRACKS:
+        return ids, len(ids)
+    return np.sort(np.random.default_rng(ctx.seed).choice(ids, CENTROID_TRACKS, replace=False)), len(ids)
+
+
+def model_centroid(ctx, latents: np.ndarray) -> np.ndarray:
+    """The centre of ``latents[N, C, T']`` as the table's model takes it
+    (``AudioAutoencoder.mean_latent``: the element-wise mean unless the model's latent needs
+    another average): ``[C, T']``."""
+    import torch
+
+    from musiclatent.latents.decode import model_device
+
     model = ctx.load_model()
-    latents = torch.from_numpy(np.stack([first_latent(ctx, tid) for tid in used]).astype(np.float32))
     with torch.no_grad():
-        centre = model.mean_latent(latents.to(model_device(model))).cpu()
-    return centre.numpy().astype(np.float32).reshape(ctx.latent_shape), len(used), len(ids)
+        centre = model.mean_latent(torch.from_numpy(np.asarray(latents, np.float32)).to(model_device(model))).cpu()
+    return centre.numpy().astype(np.float32).reshape(ctx.latent_shape)
+
+
+def genre_centroid(ctx, genre: str) -> tuple[np.ndarray, int, int]:
+    """The model's centre (:func:`model_centroid`) of the first-segment latents of the genre's
+    tracks (:func:`centroid_members`); ``(latent, tracks_averaged, tracks_of_the_genre)``."""
+    used, n = centroid_members(ctx, genre)
+    return model_centroid(ctx, first_latents(ctx, used)), len(used), n
 
 
 def run(ctx, *, steps: int, mode: str, centroid: tuple, **ends) -> AnalysisResult:
